@@ -1,1 +1,26 @@
-//! LocalCluster.
+//! keel-chaos: the `LocalCluster` launcher shared by the end-to-end tests, `keel-bench` and (later)
+//! `keel-chaos`. It starts real `keel-server` processes on 127.0.0.1, one data dir and one log file
+//! each, and stops every process it started, by pid, when dropped.
+//!
+//! Everything here waits with deadlines ([`wait_until`]) and picks ports from `127.0.0.1:0`.
+
+pub mod bench;
+mod binaries;
+mod child_process;
+mod cluster_options;
+mod leader_view;
+mod local_cluster;
+mod log_tail;
+mod ports;
+mod replica_process;
+pub mod replica_rpc;
+mod wait;
+
+pub use binaries::{binary_search_dirs, find_binary};
+pub use child_process::ChildProcess;
+pub use cluster_options::ClusterOptions;
+pub use leader_view::{agreed_leader, LeaderView};
+pub use local_cluster::LocalCluster;
+pub use ports::{free_port, free_ports};
+pub use replica_process::ReplicaProcess;
+pub use wait::{wait_until, WaitAbort};

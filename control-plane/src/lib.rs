@@ -1,1 +1,10 @@
-//! Keel control plane.
+//! keel-control-plane: the replicated store (openraft on RocksDB), its gRPC frontends, and keelctl.
+//!
+//! Modules: `store` (deterministic MVCC state machine), `raft` (everything openraft-specific),
+//! `api` (gRPC services clients talk to), `server` (keel-server's wiring), `cli` (keelctl).
+
+pub mod api;
+pub mod cli;
+pub mod raft;
+pub mod server;
+pub mod store;

@@ -1,1 +1,19 @@
-//! Keel wire protocols.
+//! keel-proto: Keel's wire protocols (generated tonic/prost code) and pure helpers on the wire types.
+//! No IO lives here.
+
+/// The replicated key-value store API (`keel.store.v1`).
+pub mod store {
+    tonic::include_proto!("keel.store.v1");
+}
+
+/// Cluster administration (`keel.cluster.v1`).
+pub mod cluster {
+    tonic::include_proto!("keel.cluster.v1");
+}
+
+/// The replica-to-replica plane (`keel.raft.v1`).
+pub mod raft {
+    tonic::include_proto!("keel.raft.v1");
+}
+
+pub mod keys;

@@ -1,1 +1,61 @@
-fn main() {}
+//! keel-bench: measures Keel against its targets.
+//!
+//! - `keel-bench store`: closed-loop Put (and optional linearizable Get) throughput and latency on
+//!   a 3-replica Keel cell and a 3-member etcd 3.4, one JSON line per (backend, clients), then a
+//!   JSON summary with the throughput ratios and one fdatasync on the data disk.
+//! - `keel-bench failover`: leader SIGKILL → first acknowledged write, over repeated kills.
+//!
+//! Progress goes to stderr; results (JSON) to stdout.
+
+use clap::{Parser, Subcommand};
+use keel_chaos::bench::{
+    failover::{run_failover, FailoverArgs},
+    store_bench::{run_store_bench, StoreBenchArgs},
+};
+
+#[derive(Parser)]
+#[command(
+    name = "keel-bench",
+    about = "Benchmarks for Keel's store and failover"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Store write (and read) throughput and latency: Keel against etcd.
+    Store(StoreBenchArgs),
+    /// Leader kill → first acknowledged write, repeated.
+    Failover(FailoverArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Store(args) => {
+            let summary = run_store_bench(&args, |result| {
+                println!("{}", serde_json::to_string(result).unwrap_or_default());
+            })
+            .await?;
+            println!("{}", serde_json::to_string(&summary)?);
+            anyhow::ensure!(
+                summary.failed.is_empty(),
+                "some backends failed: {:?}",
+                summary.failed
+            );
+        }
+        Command::Failover(args) => {
+            let report = run_failover(&args, |line| eprintln!("keel-bench: {line}")).await?;
+            println!("{}", serde_json::to_string(&report)?);
+            anyhow::ensure!(
+                report.aborted.is_none(),
+                "run aborted: {:?}",
+                report.aborted
+            );
+        }
+    }
+    Ok(())
+}

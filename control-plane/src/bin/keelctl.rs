@@ -1,1 +1,13 @@
-fn main() {}
+//! keelctl: the command-line client of a Keel cell.
+
+use clap::Parser;
+use keel_control_plane::cli::{run, Cli};
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,11 @@
+//! The gRPC services clients talk to (`Store`, `Cluster`), the proposer that forwards writes and
+//! read indexes inside the cell, and the one place where errors become gRPC statuses.
+
+pub mod cluster_service;
+pub mod convert;
+pub mod error;
+pub mod proposer;
+pub mod store_service;
+
+pub use error::ApiError;
+pub use proposer::Proposer;

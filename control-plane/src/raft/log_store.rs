@@ -1,0 +1,218 @@
+//! The Raft log in RocksDB, with group commit: `append` writes entries (readable at once) and hands
+//! the durability callback to one flusher thread, which fsyncs the WAL once for every callback
+//! queued behind it. Many concurrent proposals therefore share one fsync. A failed fsync stops the
+//! process: a replica never acknowledges a write it could not make durable.
+
+use std::fmt::Debug;
+use std::io;
+use std::ops::RangeBounds;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use openraft::alias::{EntryOf, LogIdOf, VoteOf};
+use openraft::entry::RaftEntry;
+use openraft::storage::{IOFlushed, RaftLogStorage};
+use openraft::{LogState, OptionalSend, RaftLogReader};
+use rocksdb::{WriteBatch, WriteOptions, DB};
+
+use crate::raft::codec::{decode, encode};
+use crate::raft::rocks::{CF_RAFT_LOG, CF_RAFT_META};
+use crate::raft::TypeConfig;
+
+const KEY_VOTE: &[u8] = b"vote";
+const KEY_LAST_PURGED: &[u8] = b"last_purged";
+const KEY_COMMITTED: &[u8] = b"committed";
+
+/// Exit code of a replica that stopped because its disk failed.
+pub const EXIT_DISK_FAILURE: i32 = 74;
+
+/// RocksDB-backed Raft log of one replica.
+#[derive(Clone)]
+pub struct RocksLogStore {
+    db: Arc<DB>,
+    flusher: mpsc::Sender<IOFlushed<TypeConfig>>,
+}
+
+impl RocksLogStore {
+    /// Creates the store and starts its flusher thread.
+    pub fn new(db: Arc<DB>) -> io::Result<Self> {
+        for cf in [CF_RAFT_LOG, CF_RAFT_META] {
+            if db.cf_handle(cf).is_none() {
+                return Err(io::Error::other(format!("column family {cf} missing")));
+            }
+        }
+        let (tx, rx) = mpsc::channel::<IOFlushed<TypeConfig>>();
+        let flush_db = db.clone();
+        std::thread::Builder::new()
+            .name("raft-log-fsync".into())
+            .spawn(move || run_flusher(flush_db, rx))?;
+        Ok(Self { db, flusher: tx })
+    }
+
+    fn get_meta<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> io::Result<Option<T>> {
+        let cf = cf(&self.db, CF_RAFT_META)?;
+        match self.db.get_cf(cf, key).map_err(io::Error::other)? {
+            None => Ok(None),
+            Some(bytes) => decode(&bytes).map(Some),
+        }
+    }
+
+    fn put_meta<T: serde::Serialize>(&self, key: &[u8], value: &T) -> io::Result<()> {
+        let cf = cf(&self.db, CF_RAFT_META)?;
+        self.db.put_cf(cf, key, encode(value)?).map_err(io::Error::other)
+    }
+
+    fn sync_wal(&self) -> io::Result<()> {
+        sync_or_die(&self.db)
+    }
+}
+
+fn cf<'a>(db: &'a DB, name: &str) -> io::Result<&'a rocksdb::ColumnFamily> {
+    db.cf_handle(name).ok_or_else(|| io::Error::other(format!("column family {name} missing")))
+}
+
+/// fsyncs the WAL; on failure logs and exits the process (never continue on a lie).
+fn sync_or_die(db: &DB) -> io::Result<()> {
+    if let Err(e) = db.flush_wal(true) {
+        tracing::error!(error = %e, "fsync of the Raft log failed; stopping this replica");
+        eprintln!("keel-server: fsync of the Raft log failed ({e}); stopping this replica");
+        std::process::exit(EXIT_DISK_FAILURE);
+    }
+    Ok(())
+}
+
+fn run_flusher(db: Arc<DB>, rx: mpsc::Receiver<IOFlushed<TypeConfig>>) {
+    while let Ok(first) = rx.recv() {
+        let mut waiting = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            waiting.push(more);
+        }
+        let _ = sync_or_die(&db);
+        for callback in waiting {
+            callback.io_completed(Ok(()));
+        }
+    }
+}
+
+fn index_key(index: u64) -> [u8; 8] {
+    index.to_be_bytes()
+}
+
+fn key_index(key: &[u8]) -> io::Result<u64> {
+    let arr: [u8; 8] = key
+        .try_into()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "raft_log key is not 8 bytes"))?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+impl RaftLogReader<TypeConfig> for RocksLogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<EntryOf<TypeConfig>>, io::Error> {
+        let start = match range.start_bound() {
+            std::ops::Bound::Included(x) => *x,
+            std::ops::Bound::Excluded(x) => x + 1,
+            std::ops::Bound::Unbounded => 0,
+        };
+        let cf = cf(&self.db, CF_RAFT_LOG)?;
+        let mut out = Vec::new();
+        let mode = rocksdb::IteratorMode::From(&index_key(start), rocksdb::Direction::Forward);
+        for item in self.db.iterator_cf(cf, mode) {
+            let (key, value) = item.map_err(io::Error::other)?;
+            let index = key_index(&key)?;
+            if !range.contains(&index) {
+                break;
+            }
+            let entry: EntryOf<TypeConfig> = decode(&value)?;
+            if entry.index() != index {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("raft_log key {index} holds entry {}", entry.index()),
+                ));
+            }
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<VoteOf<TypeConfig>>, io::Error> {
+        self.get_meta(KEY_VOTE)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for RocksLogStore {
+    type LogReader = Self;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
+        let cf = cf(&self.db, CF_RAFT_LOG)?;
+        let last = match self.db.iterator_cf(cf, rocksdb::IteratorMode::End).next() {
+            None => None,
+            Some(item) => {
+                let (_, value) = item.map_err(io::Error::other)?;
+                let entry: EntryOf<TypeConfig> = decode(&value)?;
+                Some(entry.log_id())
+            }
+        };
+        let last_purged_log_id: Option<LogIdOf<TypeConfig>> = self.get_meta(KEY_LAST_PURGED)?;
+        let last_log_id = last.or_else(|| last_purged_log_id.clone());
+        Ok(LogState { last_purged_log_id, last_log_id })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &VoteOf<TypeConfig>) -> Result<(), io::Error> {
+        self.put_meta(KEY_VOTE, vote)?;
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.sync_wal()).await.map_err(io::Error::other)?
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogIdOf<TypeConfig>>) -> Result<(), io::Error> {
+        // Not synced: losing it only means re-applying from the last applied entry.
+        self.put_meta(KEY_COMMITTED, &committed)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogIdOf<TypeConfig>>, io::Error> {
+        Ok(self.get_meta::<Option<LogIdOf<TypeConfig>>>(KEY_COMMITTED)?.flatten())
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = EntryOf<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let cf = cf(&self.db, CF_RAFT_LOG)?;
+        let mut batch = WriteBatch::default();
+        for entry in entries {
+            batch.put_cf(cf, index_key(entry.index()), encode(&entry)?);
+        }
+        // Written (readable) now; durable when the flusher's fsync covering it completes.
+        let mut opts = WriteOptions::default();
+        opts.set_sync(false);
+        self.db.write_opt(batch, &opts).map_err(io::Error::other)?;
+        self.flusher
+            .send(callback)
+            .map_err(|_| io::Error::other("raft log flusher thread stopped"))
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogIdOf<TypeConfig>>) -> Result<(), io::Error> {
+        let from = last_log_id.map(|id| id.index() + 1).unwrap_or(0);
+        let cf = cf(&self.db, CF_RAFT_LOG)?;
+        self.db
+            .delete_range_cf(cf, index_key(from), index_key(u64::MAX))
+            .map_err(io::Error::other)?;
+        // The truncated tail must not come back after a crash ahead of newer appends: sync.
+        self.sync_wal()
+    }
+
+    async fn purge(&mut self, log_id: LogIdOf<TypeConfig>) -> Result<(), io::Error> {
+        // Record the purge point first: entries at or below it are ignored even if still present.
+        self.put_meta(KEY_LAST_PURGED, &log_id)?;
+        let cf = cf(&self.db, CF_RAFT_LOG)?;
+        self.db
+            .delete_range_cf(cf, index_key(0), index_key(log_id.index() + 1))
+            .map_err(io::Error::other)
+    }
+}

@@ -1,0 +1,150 @@
+//! keel-server's command line.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::raft::NodeId;
+
+/// One replica of a Keel cell.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "keel-server", version, about = "A replica of a Keel cell: Raft-replicated store on RocksDB")]
+pub struct ServerArgs {
+    /// This replica's id (non-zero, unique in the cell).
+    #[arg(long)]
+    pub id: NodeId,
+    /// Data directory (RocksDB, snapshots, identity file).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Address for peers and clients (one gRPC port).
+    #[arg(long)]
+    pub listen: SocketAddr,
+    /// Address other replicas and clients use to reach this one (default: --listen).
+    #[arg(long)]
+    pub advertise: Option<String>,
+    /// Bootstrap a new cell: `1=HOST:PORT,2=HOST:PORT,3=HOST:PORT` (ignored once initialised).
+    #[arg(long, value_parser = parse_initial_cluster, conflicts_with = "join")]
+    pub initial_cluster: Option<InitialCluster>,
+    /// Join a running cell as a learner through any of its replicas.
+    #[arg(long)]
+    pub join: Option<String>,
+    /// Start the new cell's state from a snapshot file (`keelctl cluster snapshot save`); needs
+    /// --initial-cluster and an empty data dir. Every replica of the new cell gets the same file.
+    #[arg(long, requires = "initial_cluster")]
+    pub restore: Option<PathBuf>,
+    /// Build a snapshot after this many log entries since the last one.
+    #[arg(long, default_value_t = 10_000)]
+    pub snapshot_logs: u64,
+    /// Log entries kept behind a snapshot (for slow followers) before purging.
+    #[arg(long, default_value_t = 1_000)]
+    pub keep_logs: u64,
+    /// Store revisions of history kept for watches and past reads; older history is compacted
+    /// automatically by the leader (0: never compact automatically).
+    #[arg(long, default_value_t = 100_000)]
+    pub history_retention: u64,
+    /// Leader heartbeat interval.
+    #[arg(long, default_value_t = 50)]
+    pub heartbeat_ms: u64,
+    /// Minimum election timeout (the maximum is twice this).
+    #[arg(long, default_value_t = 200)]
+    pub election_timeout_ms: u64,
+}
+
+impl ServerArgs {
+    /// The address this replica is known by.
+    pub fn advertised(&self) -> String {
+        self.advertise.clone().unwrap_or_else(|| self.listen.to_string())
+    }
+
+    /// Checks the combination of flags; the message names the flag at fault.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.id == 0 {
+            return Err("--id must be non-zero".into());
+        }
+        if let Some(cluster) = &self.initial_cluster {
+            match cluster.0.get(&self.id) {
+                None => {
+                    return Err(format!(
+                        "--initial-cluster does not list this replica's id {} (it lists {:?})",
+                        self.id,
+                        cluster.0.keys().collect::<Vec<_>>()
+                    ))
+                }
+                Some(addr) if *addr != self.advertised() => {
+                    return Err(format!(
+                        "--initial-cluster gives replica {} the address {addr}, but this replica is {} (--listen/--advertise); wrong --id?",
+                        self.id,
+                        self.advertised()
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        if self.election_timeout_ms <= self.heartbeat_ms {
+            return Err("--election-timeout-ms must be larger than --heartbeat-ms".into());
+        }
+        Ok(())
+    }
+}
+
+/// The members of a new cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitialCluster(pub BTreeMap<NodeId, String>);
+
+/// Parses `1=HOST:PORT,2=HOST:PORT`.
+pub fn parse_initial_cluster(s: &str) -> Result<InitialCluster, String> {
+    let mut map = BTreeMap::new();
+    for (i, part) in s.split(',').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
+        let (id, addr) = part
+            .split_once('=')
+            .ok_or_else(|| format!("member {} ({part:?}) is not ID=HOST:PORT", i + 1))?;
+        let id: NodeId = id.trim().parse().map_err(|_| format!("member {} ({part:?}): id is not a number", i + 1))?;
+        if id == 0 {
+            return Err(format!("member {} ({part:?}): ids start at 1", i + 1));
+        }
+        let addr = addr.trim();
+        if addr.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()).is_none() {
+            return Err(format!("member {} ({part:?}): address is not HOST:PORT", i + 1));
+        }
+        if map.insert(id, addr.to_string()).is_some() {
+            return Err(format!("id {id} is listed twice"));
+        }
+    }
+    if map.is_empty() {
+        return Err("no members given".into());
+    }
+    Ok(InitialCluster(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn parses_and_rejects() {
+        let c = parse_initial_cluster("1=127.0.0.1:7001, 2=127.0.0.1:7002").unwrap();
+        assert_eq!(c.0.len(), 2);
+        assert!(parse_initial_cluster("1=a:1,1=b:2").unwrap_err().contains("twice"));
+        assert!(parse_initial_cluster("x=a:1").unwrap_err().contains("not a number"));
+        assert!(parse_initial_cluster("1=nohost").unwrap_err().contains("HOST:PORT"));
+    }
+
+    #[test]
+    fn wrong_id_for_address_is_named() {
+        let args = ServerArgs::try_parse_from([
+            "keel-server",
+            "--id",
+            "2",
+            "--data-dir",
+            "/tmp/x",
+            "--listen",
+            "127.0.0.1:7001",
+            "--initial-cluster",
+            "1=127.0.0.1:7001,2=127.0.0.1:7002",
+        ])
+        .unwrap();
+        let err = args.validate().unwrap_err();
+        assert!(err.contains("wrong --id"), "{err}");
+    }
+}

@@ -1,0 +1,171 @@
+//! Starting one replica: open (or create) the data dir, build the Raft node on RocksDB, serve
+//! gRPC for peers and clients on one port, then bootstrap, join or simply resume.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use keel_proto::cluster::cluster_client::ClusterClient;
+use keel_proto::cluster::cluster_server::ClusterServer;
+use keel_proto::raft::raft_server::RaftServer;
+use keel_proto::store::store_server::StoreServer;
+use openraft::async_runtime::WatchReceiver;
+use openraft::{BasicNode, Config, SnapshotPolicy};
+
+use crate::api::cluster_service::ClusterService;
+use crate::api::store_service::StoreService;
+use crate::api::Proposer;
+use crate::raft::log_store::{RocksLogStore, EXIT_DISK_FAILURE};
+use crate::raft::network::{KeelNetwork, PeerChannels};
+use crate::raft::raft_service::RaftService;
+use crate::raft::rocks::open_data_dir;
+use crate::raft::state_machine::KeelStateMachine;
+use crate::raft::KeelRaft;
+use crate::server::{compactor, restore, ServerArgs};
+use crate::store::{Mvcc, WatchHub};
+
+const MAX_MESSAGE: usize = 64 << 20;
+
+/// Runs a replica until SIGINT/SIGTERM.
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    args.validate().map_err(anyhow::Error::msg)?;
+    let may_create = args.initial_cluster.is_some() || args.join.is_some();
+    let opened = open_data_dir(&args.data_dir, args.id, may_create)?;
+    if !opened.created && args.restore.is_some() {
+        bail!("--restore needs an empty data dir, but {} already holds a replica", args.data_dir.display());
+    }
+    let db = opened.db.clone();
+    let mvcc = Mvcc::new(db.clone()).context("opening the state machine")?;
+    if let (true, Some(file)) = (opened.created, &args.restore) {
+        restore::restore_from(&db, &mvcc, file).map_err(anyhow::Error::msg)?;
+    }
+    let hub = WatchHub::new(1024);
+    let sm = KeelStateMachine::new(db.clone(), mvcc.clone(), hub.clone(), opened.snapshot_dir.clone())?;
+    let applied = sm.applied();
+    let log_store = RocksLogStore::new(db.clone())?;
+    let channels = PeerChannels::default();
+    let network = KeelNetwork { self_id: args.id, channels: channels.clone() };
+
+    let config = Config {
+        cluster_name: "keel".into(),
+        heartbeat_interval: args.heartbeat_ms,
+        election_timeout_min: args.election_timeout_ms,
+        election_timeout_max: args.election_timeout_ms * 2,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(args.snapshot_logs),
+        max_in_snapshot_log_to_keep: args.keep_logs,
+        install_snapshot_timeout: 10_000,
+        ..Default::default()
+    }
+    .validate()
+    .context("raft configuration")?;
+    let raft: KeelRaft = openraft::Raft::new(args.id, Arc::new(config), network, log_store, sm)
+        .await
+        .context("starting raft")?;
+    watch_for_fatal(raft.clone());
+
+    let proposer = Proposer::new(args.id, raft.clone(), channels.clone(), applied);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding --listen {}", args.listen))?;
+    let store = StoreService { proposer: proposer.clone(), mvcc: mvcc.clone(), hub: hub.clone() };
+    let cluster = ClusterService {
+        id: args.id,
+        addr: args.advertised(),
+        raft: raft.clone(),
+        mvcc: mvcc.clone(),
+        proposer: proposer.clone(),
+        channels: channels.clone(),
+        db: db.clone(),
+        export_dir: args.data_dir.join("exports"),
+    };
+    let raft_rpc = RaftService {
+        id: args.id,
+        raft: raft.clone(),
+        snapshot_dir: opened.snapshot_dir.clone(),
+        proposer: proposer.clone(),
+    };
+    let server = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(RaftServer::new(raft_rpc).max_decoding_message_size(MAX_MESSAGE).max_encoding_message_size(MAX_MESSAGE))
+        .add_service(StoreServer::new(store).max_decoding_message_size(MAX_MESSAGE).max_encoding_message_size(MAX_MESSAGE))
+        .add_service(ClusterServer::new(cluster).max_decoding_message_size(MAX_MESSAGE).max_encoding_message_size(MAX_MESSAGE))
+        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown_signal());
+    let server = tokio::spawn(server);
+    tracing::info!(id = args.id, listen = %args.listen, created = opened.created, "replica serving");
+
+    if let Some(cluster) = &args.initial_cluster {
+        if !raft.is_initialized().await? {
+            let members: BTreeMap<_, _> =
+                cluster.0.iter().map(|(id, addr)| (*id, BasicNode { addr: addr.clone() })).collect();
+            match raft.initialize(members).await {
+                Ok(()) => tracing::info!("bootstrapped a new cell"),
+                // Another member's initialisation reached us first: that is the same cell.
+                Err(e) => tracing::info!(error = %e, "cell already initialised by a peer"),
+            }
+        }
+    }
+    if let Some(join) = args.join.clone() {
+        if !raft.is_initialized().await? {
+            tokio::spawn(join_cell(join, args.id, args.advertised()));
+        }
+    }
+    tokio::spawn(compactor::run(raft.clone(), mvcc, proposer, args.history_retention, Duration::from_secs(5)));
+
+    server.await.context("server task")?.context("gRPC server")?;
+    tracing::info!("shutting down");
+    raft.shutdown().await.ok();
+    Ok(())
+}
+
+/// Asks the cell to add this replica as a learner, retrying until it answers.
+async fn join_cell(via: String, id: u64, addr: String) {
+    for attempt in 1..=120 {
+        let result = async {
+            let mut client = ClusterClient::connect(format!("http://{via}")).await?;
+            client
+                .add_learner(keel_proto::cluster::AddLearnerRequest { id, addr: addr.clone() })
+                .await
+                .map_err(anyhow::Error::from)
+        }
+        .await;
+        match result {
+            Ok(_) => {
+                tracing::info!(via, "joined the cell as a learner");
+                return;
+            }
+            Err(e) => tracing::warn!(attempt, via, error = %e, "join failed; retrying"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tracing::error!(via, "giving up joining the cell");
+}
+
+/// A Raft that hit a fatal error (a storage failure above all) must not keep serving.
+fn watch_for_fatal(raft: KeelRaft) {
+    tokio::spawn(async move {
+        let mut rx = raft.metrics();
+        loop {
+            if let Err(fatal) = &rx.borrow_watched().running_state {
+                tracing::error!(error = %fatal, "raft stopped with a fatal error; stopping this replica");
+                eprintln!("keel-server: raft stopped: {fatal}");
+                std::process::exit(EXIT_DISK_FAILURE);
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
