@@ -24,7 +24,7 @@ pub struct ClusterOptions {
     pub election_timeout_ms: Option<u64>,
     /// More arguments for every replica, appended last.
     pub extra_args: Vec<String>,
-    /// `RUST_LOG` for the replicas. `None`: this process's `RUST_LOG`, or `info`.
+    /// `RUST_LOG` for the replicas. `None`: they inherit this process's `RUST_LOG` (if any).
     pub rust_log: Option<String>,
     /// Directory holding `keel-server`. `None`: see [`crate::binary_search_dirs`].
     pub bin_dir: Option<PathBuf>,
@@ -78,12 +78,9 @@ impl ClusterOptions {
         args
     }
 
-    /// The `RUST_LOG` value for the replicas.
-    pub fn replica_rust_log(&self) -> String {
-        self.rust_log
-            .clone()
-            .or_else(|| std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()))
-            .unwrap_or_else(|| "info".to_string())
+    /// The `RUST_LOG` value to set for the replicas (`None`: inherit).
+    pub fn replica_rust_log(&self) -> Option<String> {
+        self.rust_log.clone()
     }
 }
 

@@ -104,7 +104,7 @@ impl LocalCluster {
             let rust_log = cluster.opts.replica_rust_log();
             let mut replicas = cluster.lock();
             for r in replicas.values_mut() {
-                r.start(&cluster.server_bin, &rust_log)?;
+                r.start(&cluster.server_bin, rust_log.as_deref())?;
             }
         }
         let what = "every replica to report a leader that a majority agrees on";
@@ -366,7 +366,7 @@ impl LocalCluster {
     pub async fn restart(&self, id: u64) -> anyhow::Result<()> {
         self.kill(id).await?;
         let rust_log = self.opts.replica_rust_log();
-        self.with_replica(id, |r| r.start(&self.server_bin, &rust_log))??;
+        self.with_replica(id, |r| r.start(&self.server_bin, rust_log.as_deref()))??;
         self.wait_answers(id).await
     }
 
@@ -390,7 +390,7 @@ impl LocalCluster {
             self.opts.tuning_args(),
             vec!["--join".to_string(), join],
         );
-        let started = r.start(&self.server_bin, &self.opts.replica_rust_log());
+        let started = r.start(&self.server_bin, self.opts.replica_rust_log().as_deref());
         self.lock().insert(id, r);
         started?;
         self.wait_answers(id).await?;

@@ -77,13 +77,14 @@ impl ReplicaProcess {
     }
 
     /// Starts the process (the replica must not be running).
-    pub fn start(&mut self, server_bin: &Path, rust_log: &str) -> anyhow::Result<()> {
+    /// `rust_log`: `RUST_LOG` for the process (`None`: inherited).
+    pub fn start(&mut self, server_bin: &Path, rust_log: Option<&str>) -> anyhow::Result<()> {
         anyhow::ensure!(!self.is_running(), "replica {} is already running", self.id);
         std::fs::create_dir_all(&self.data_dir)?;
-        let envs = [
-            ("RUST_LOG".to_string(), rust_log.to_string()),
-            ("RUST_BACKTRACE".to_string(), "1".to_string()),
-        ];
+        let mut envs = vec![("RUST_BACKTRACE".to_string(), "1".to_string())];
+        if let Some(filter) = rust_log {
+            envs.push(("RUST_LOG".to_string(), filter.to_string()));
+        }
         let name = format!("replica {}", self.id);
         let process = ChildProcess::spawn(&name, server_bin, &self.args(), &envs, &self.log_path)?;
         self.starts += 1;

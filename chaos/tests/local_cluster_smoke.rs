@@ -10,7 +10,11 @@ use keel_proto::store::PutRequest;
 
 async fn put(cluster: &LocalCluster, via: u64, key: &str) -> anyhow::Result<u64> {
     let mut store = cluster.store_client(via)?;
-    let req = PutRequest { key: key.into(), value: b"v".to_vec(), prev_kv: false };
+    let req = PutRequest {
+        key: key.into(),
+        value: b"v".to_vec(),
+        prev_kv: false,
+    };
     Ok(store.put(req).await?.into_inner().revision)
 }
 
@@ -30,20 +34,33 @@ async fn local_cluster_lifecycle() -> anyhow::Result<()> {
     let pid = cluster.pid(leader).expect("leader runs");
     cluster.kill(leader).await?;
     assert!(!cluster.is_running(leader));
-    assert!(!std::path::Path::new(&format!("/proc/{pid}/exe")).exists(), "pid reaped");
-    let new_leader = cluster.wait_for_leader(Duration::from_secs(10), Some(leader)).await?;
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/exe")).exists(),
+        "pid reaped"
+    );
+    let new_leader = cluster
+        .wait_for_leader(Duration::from_secs(10), Some(leader))
+        .await?;
     let survivor = cluster.live_ids()[0];
-    wait_until(Duration::from_secs(10), "a write after failover", async || {
-        put(&cluster, survivor, "smoke/after-failover").await
-    })
+    wait_until(
+        Duration::from_secs(10),
+        "a write after failover",
+        async || put(&cluster, survivor, "smoke/after-failover").await,
+    )
     .await?;
 
     // Phase 3: the old leader restarts from its data dir and catches up.
     cluster.restart(leader).await?;
-    cluster.wait_caught_up(leader, Duration::from_secs(20)).await?;
+    cluster
+        .wait_caught_up(leader, Duration::from_secs(20))
+        .await?;
 
     // Phase 4: a paused follower does not stop the cell; resumed, it converges.
-    let follower = cluster.live_ids().into_iter().find(|id| *id != new_leader).expect("follower");
+    let follower = cluster
+        .live_ids()
+        .into_iter()
+        .find(|id| *id != new_leader)
+        .expect("follower");
     cluster.pause(follower)?;
     assert!(cluster.is_paused(follower));
     let other = cluster.live_ids()[0];
@@ -58,10 +75,17 @@ async fn local_cluster_lifecycle() -> anyhow::Result<()> {
     assert_eq!(status.id, 4);
 
     // Phase 6: teardown leaves no process behind.
-    let pids: Vec<u32> = cluster.ids().into_iter().filter_map(|id| cluster.pid(id)).collect();
+    let pids: Vec<u32> = cluster
+        .ids()
+        .into_iter()
+        .filter_map(|id| cluster.pid(id))
+        .collect();
     drop(cluster);
     for pid in pids {
-        assert!(!std::path::Path::new(&format!("/proc/{pid}/exe")).exists(), "pid {pid} left behind");
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}/exe")).exists(),
+            "pid {pid} left behind"
+        );
     }
     Ok(())
 }

@@ -89,7 +89,11 @@ impl Command {
     /// An unconditional put.
     pub fn put(key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
         Command::Txn(Txn {
-            success: vec![Op::Put { key: key.into(), value: value.into(), prev_kv: false }],
+            success: vec![Op::Put {
+                key: key.into(),
+                value: value.into(),
+                prev_kv: false,
+            }],
             ..Txn::default()
         })
     }
@@ -97,7 +101,11 @@ impl Command {
     /// An unconditional delete of `key` (or of every key under it when `prefix`).
     pub fn delete(key: impl Into<Vec<u8>>, prefix: bool) -> Self {
         Command::Txn(Txn {
-            success: vec![Op::Delete { key: key.into(), prefix, prev_kv: false }],
+            success: vec![Op::Delete {
+                key: key.into(),
+                prefix,
+                prev_kv: false,
+            }],
             ..Txn::default()
         })
     }
@@ -145,10 +153,12 @@ fn write_ops(f: &mut fmt::Formatter<'_>, branch: &str, ops: &[Op]) -> fmt::Resul
             Op::Put { key, value, .. } => {
                 write!(f, "{sep}put {} ({} bytes)", display_key(key), value.len())?
             }
-            Op::Delete { key, prefix: false, .. } => write!(f, "{sep}delete {}", display_key(key))?,
-            Op::Delete { key, prefix: true, .. } => {
-                write!(f, "{sep}delete prefix {}", display_key(key))?
-            }
+            Op::Delete {
+                key, prefix: false, ..
+            } => write!(f, "{sep}delete {}", display_key(key))?,
+            Op::Delete {
+                key, prefix: true, ..
+            } => write!(f, "{sep}delete prefix {}", display_key(key))?,
         }
     }
     if ops.len() > SHOWN {
@@ -195,7 +205,10 @@ fn validate_branch(branch: &str, ops: &[Op]) -> Result<(), String> {
             return Err(dup(*j, &what));
         }
         if prefix {
-            if let Some((_, j)) = exact.iter().filter(|(k, _)| k.starts_with(key)).min_by_key(|e| e.1)
+            if let Some((_, j)) = exact
+                .iter()
+                .filter(|(k, _)| k.starts_with(key))
+                .min_by_key(|e| e.1)
             {
                 return Err(dup(*j, "a prefix delete covering a key already written by"));
             }
@@ -213,13 +226,25 @@ mod tests {
     use keel_proto::keys::MAX_VALUE_BYTES;
 
     fn put(k: &str) -> Op {
-        Op::Put { key: k.into(), value: b"v".to_vec(), prev_kv: false }
+        Op::Put {
+            key: k.into(),
+            value: b"v".to_vec(),
+            prev_kv: false,
+        }
     }
     fn del(k: &str, prefix: bool) -> Op {
-        Op::Delete { key: k.into(), prefix, prev_kv: false }
+        Op::Delete {
+            key: k.into(),
+            prefix,
+            prev_kv: false,
+        }
     }
     fn txn(success: Vec<Op>, failure: Vec<Op>) -> Command {
-        Command::Txn(Txn { compares: vec![], success, failure })
+        Command::Txn(Txn {
+            compares: vec![],
+            success,
+            failure,
+        })
     }
 
     #[test]
@@ -231,21 +256,35 @@ mod tests {
         // The same key in different branches is fine; only one branch runs.
         assert_eq!(txn(vec![put("/a")], vec![put("/a")]).validate(), Ok(()));
         // "/a" is not under the prefix "/a/".
-        assert_eq!(txn(vec![del("/a/", true), put("/a")], vec![]).validate(), Ok(()));
+        assert_eq!(
+            txn(vec![del("/a/", true), put("/a")], vec![]).validate(),
+            Ok(())
+        );
     }
 
     #[test]
     fn oversized_value_mentions_limit() {
-        let err = Command::put("/a", vec![0u8; MAX_VALUE_BYTES + 1]).validate().unwrap_err();
-        assert!(err.contains("1.5 MiB") && err.contains("success[0]"), "{err}");
-        assert_eq!(Command::put("/a", vec![0u8; MAX_VALUE_BYTES]).validate(), Ok(()));
+        let err = Command::put("/a", vec![0u8; MAX_VALUE_BYTES + 1])
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.contains("1.5 MiB") && err.contains("success[0]"),
+            "{err}"
+        );
+        assert_eq!(
+            Command::put("/a", vec![0u8; MAX_VALUE_BYTES]).validate(),
+            Ok(())
+        );
     }
 
     #[test]
     fn bad_keys_are_refused() {
         let err = Command::put(b"/a\0b".to_vec(), "v").validate().unwrap_err();
         assert!(err.contains("NUL"), "{err}");
-        assert!(Command::put("", "v").validate().unwrap_err().contains("empty"));
+        assert!(Command::put("", "v")
+            .validate()
+            .unwrap_err()
+            .contains("empty"));
         let c = Command::Txn(Txn {
             compares: vec![Compare {
                 key: b"\0".to_vec(),
@@ -262,19 +301,39 @@ mod tests {
         let err = txn(vec![put("/x"), put("/a"), put("/b"), put("/a")], vec![])
             .validate()
             .unwrap_err();
-        assert!(err.contains("duplicate key \"/a\" in txn success[3]"), "{err}");
+        assert!(
+            err.contains("duplicate key \"/a\" in txn success[3]"),
+            "{err}"
+        );
         assert!(err.contains("success[1]"), "{err}");
 
-        let err = txn(vec![], vec![del("/a/b", false), put("/a/b")]).validate().unwrap_err();
-        assert!(err.contains("failure[1]") && err.contains("failure[0]"), "{err}");
+        let err = txn(vec![], vec![del("/a/b", false), put("/a/b")])
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.contains("failure[1]") && err.contains("failure[0]"),
+            "{err}"
+        );
 
-        let err = txn(vec![del("/a/", true), put("/a/b")], vec![]).validate().unwrap_err();
-        assert!(err.contains("success[1]") && err.contains("prefix"), "{err}");
+        let err = txn(vec![del("/a/", true), put("/a/b")], vec![])
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.contains("success[1]") && err.contains("prefix"),
+            "{err}"
+        );
 
-        let err = txn(vec![put("/a/b"), del("/a/", true)], vec![]).validate().unwrap_err();
-        assert!(err.contains("success[1]") && err.contains("success[0]"), "{err}");
+        let err = txn(vec![put("/a/b"), del("/a/", true)], vec![])
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.contains("success[1]") && err.contains("success[0]"),
+            "{err}"
+        );
 
-        let err = txn(vec![del("/a/b/", true), del("/a/", true)], vec![]).validate().unwrap_err();
+        let err = txn(vec![del("/a/b/", true), del("/a/", true)], vec![])
+            .validate()
+            .unwrap_err();
         assert!(err.contains("success[1]"), "{err}");
     }
 

@@ -43,7 +43,10 @@ impl Mvcc {
         let ev_cf = self.cf(CF_EVENTS)?;
         let mut touched = BTreeSet::new();
         let start = event_key(compacted + 1, 0);
-        for item in self.db.iterator_cf(&ev_cf, IteratorMode::From(&start, Direction::Forward)) {
+        for item in self
+            .db
+            .iterator_cf(&ev_cf, IteratorMode::From(&start, Direction::Forward))
+        {
             let (key, raw) = item?;
             if decode_event_key(&key)? > target {
                 break;
@@ -57,7 +60,9 @@ impl Mvcc {
             // Versions of `user_key` at revisions <= target, oldest first.
             let mut versions: Vec<(Box<[u8]>, bool)> = Vec::new();
             let from = rev_key(user_key, 0);
-            for item in self.db.iterator_cf(&rev_cf, IteratorMode::From(&from, Direction::Forward))
+            for item in self
+                .db
+                .iterator_cf(&rev_cf, IteratorMode::From(&from, Direction::Forward))
             {
                 let (key, raw) = item?;
                 let (k, rev) = decode_rev_key(&key)?;
@@ -75,7 +80,11 @@ impl Mvcc {
         }
 
         batch.delete_range_cf(&ev_cf, event_key(0, 0), event_key(target, 0));
-        batch.put_cf(&self.cf(CF_META)?, META_COMPACT_REVISION, encode_u64(target));
+        batch.put_cf(
+            &self.cf(CF_META)?,
+            META_COMPACT_REVISION,
+            encode_u64(target),
+        );
         Ok((CommandResponse::Compact { revision: target }, Vec::new()))
     }
 }

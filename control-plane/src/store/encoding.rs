@@ -177,7 +177,9 @@ mod tests {
 
     #[test]
     fn decode_names_cf_and_key() {
-        let err = decode::<KvRecord>(CF_KV, b"/x", &[0xff]).err().map(|e| e.to_string());
+        let err = decode::<KvRecord>(CF_KV, b"/x", &[0xff])
+            .err()
+            .map(|e| e.to_string());
         let msg = err.unwrap_or_default();
         assert!(msg.contains("sm_kv") && msg.contains("\"/x\""), "{msg}");
     }

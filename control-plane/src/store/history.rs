@@ -28,7 +28,10 @@ impl Mvcc {
         let snap = self.db.snapshot();
         let (current, compacted) = self.snapshot_revisions(&snap)?;
         if start < compacted {
-            return Err(StoreError::Compacted { requested: start, compacted });
+            return Err(StoreError::Compacted {
+                requested: start,
+                compacted,
+            });
         }
         let cf = self.cf(CF_EVENTS)?;
         let from = event_key(start.max(1), 0);

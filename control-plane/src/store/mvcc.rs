@@ -28,7 +28,9 @@ pub struct Mvcc {
 
 impl std::fmt::Debug for Mvcc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mvcc").field("path", &self.db.path()).finish()
+        f.debug_struct("Mvcc")
+            .field("path", &self.db.path())
+            .finish()
     }
 }
 

@@ -2,9 +2,7 @@
 
 use rocksdb::{Direction, IteratorMode, ReadOptions};
 
-use super::encoding::{
-    decode, decode_rev_key, rev_key, HistoryRecord, KvRecord, CF_KV, CF_REV,
-};
+use super::encoding::{decode, decode_rev_key, rev_key, HistoryRecord, KvRecord, CF_KV, CF_REV};
 use super::error::StoreError;
 use super::event::KeyValue;
 use super::mvcc::Mvcc;
@@ -50,7 +48,11 @@ struct Collector<'q> {
 impl Collector<'_> {
     /// Whether `key` is in range; `Err(())` once iteration has passed the range.
     fn in_range(&self, key: &[u8]) -> Result<bool, ()> {
-        let within = if self.q.prefix { key.starts_with(&self.q.key) } else { key == self.q.key };
+        let within = if self.q.prefix {
+            key.starts_with(&self.q.key)
+        } else {
+            key == self.q.key
+        };
         if !within {
             return Err(());
         }
@@ -81,7 +83,9 @@ impl Mvcc {
     /// *at* the compact revision is allowed).
     pub fn range(&self, q: &RangeQuery) -> Result<RangeResult, StoreError> {
         if q.key.contains(&0) {
-            return Err(StoreError::InvalidArgument("range key contains a NUL byte".into()));
+            return Err(StoreError::InvalidArgument(
+                "range key contains a NUL byte".into(),
+            ));
         }
         if !q.prefix && q.key.is_empty() {
             return Err(StoreError::InvalidArgument("range key is empty".into()));
@@ -90,12 +94,24 @@ impl Mvcc {
         let (current, compacted) = self.snapshot_revisions(&snap)?;
         let revision = if q.revision == 0 { current } else { q.revision };
         if revision > current {
-            return Err(StoreError::FutureRevision { requested: revision, current });
+            return Err(StoreError::FutureRevision {
+                requested: revision,
+                current,
+            });
         }
         if revision < compacted {
-            return Err(StoreError::Compacted { requested: revision, compacted });
+            return Err(StoreError::Compacted {
+                requested: revision,
+                compacted,
+            });
         }
-        let mut c = Collector { q, out: RangeResult { revision, ..RangeResult::default() } };
+        let mut c = Collector {
+            q,
+            out: RangeResult {
+                revision,
+                ..RangeResult::default()
+            },
+        };
         // Start at the range start or just after `after_key`, whichever is later.
         let start = match &q.after_key {
             Some(after) if after[..] > q.key[..] => after.clone(),

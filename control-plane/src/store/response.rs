@@ -39,5 +39,8 @@ pub enum OpResult {
     /// `prev_kv` is set only when the op asked for it and the key existed.
     Put { prev_kv: Option<KeyValue> },
     /// `prev_kvs` is filled only when the op asked for it.
-    Delete { deleted: u64, prev_kvs: Vec<KeyValue> },
+    Delete {
+        deleted: u64,
+        prev_kvs: Vec<KeyValue>,
+    },
 }

@@ -31,7 +31,11 @@ impl Mvcc {
             }
         }
         let succeeded = failed_compares.is_empty();
-        let ops = if succeeded { &txn.success } else { &txn.failure };
+        let ops = if succeeded {
+            &txn.success
+        } else {
+            &txn.failure
+        };
 
         // Every write of this txn happens at `rev`; it only becomes the store revision if
         // something was actually written.
@@ -42,7 +46,11 @@ impl Mvcc {
         let mut responses = Vec::with_capacity(ops.len());
         for op in ops {
             match op {
-                Op::Put { key, value, prev_kv } => {
+                Op::Put {
+                    key,
+                    value,
+                    prev_kv,
+                } => {
                     let old = self.get_kv(key)?;
                     let rec = KvRecord {
                         create_revision: old.as_ref().map_or(rev, |o| o.create_revision),
@@ -51,16 +59,33 @@ impl Mvcc {
                         value: value.clone(),
                     };
                     batch.put_cf(&kv_cf, key, encode(&rec)?);
-                    batch.put_cf(&rev_cf, rev_key(key, rev), encode(&HistoryRecord::Put(rec.clone()))?);
+                    batch.put_cf(
+                        &rev_cf,
+                        rev_key(key, rev),
+                        encode(&HistoryRecord::Put(rec.clone()))?,
+                    );
                     let prev = old.map(|o| o.to_key_value(key));
-                    responses.push(OpResult::Put { prev_kv: prev.clone().filter(|_| *prev_kv) });
-                    events.push(Event { kind: EventKind::Put, kv: rec.to_key_value(key), prev_kv: prev });
+                    responses.push(OpResult::Put {
+                        prev_kv: prev.clone().filter(|_| *prev_kv),
+                    });
+                    events.push(Event {
+                        kind: EventKind::Put,
+                        kv: rec.to_key_value(key),
+                        prev_kv: prev,
+                    });
                 }
-                Op::Delete { key, prefix, prev_kv } => {
+                Op::Delete {
+                    key,
+                    prefix,
+                    prev_kv,
+                } => {
                     let victims = if *prefix {
                         self.scan_prefix(key)?
                     } else {
-                        self.get_kv(key)?.map(|r| r.to_key_value(key)).into_iter().collect()
+                        self.get_kv(key)?
+                            .map(|r| r.to_key_value(key))
+                            .into_iter()
+                            .collect()
                     };
                     let tombstone = encode(&HistoryRecord::Tombstone)?;
                     for old in &victims {
@@ -99,7 +124,12 @@ impl Mvcc {
             batch.put_cf(&self.cf(CF_META)?, META_REVISION, encode_u64(rev));
             rev
         };
-        let result = TxnResult { revision, succeeded, responses, failed_compares };
+        let result = TxnResult {
+            revision,
+            succeeded,
+            responses,
+            failed_compares,
+        };
         Ok((CommandResponse::Txn(result), events))
     }
 
@@ -154,7 +184,11 @@ fn failed_compare(i: usize, c: &Compare, rec: Option<&KvRecord>) -> Option<Strin
     if holds {
         return None;
     }
-    let missing = if rec.is_none() { " (key does not exist)" } else { "" };
+    let missing = if rec.is_none() {
+        " (key does not exist)"
+    } else {
+        ""
+    };
     let result = match c.result {
         CompareResult::Equal => "EQUAL",
         CompareResult::NotEqual => "NOT_EQUAL",

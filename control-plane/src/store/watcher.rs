@@ -63,7 +63,15 @@ impl Watcher {
             },
             start => (start, None),
         };
-        Watcher { mvcc, rx, key, prefix, next_rev, catch_up: true, failed }
+        Watcher {
+            mvcc,
+            rx,
+            key,
+            prefix,
+            next_rev,
+            catch_up: true,
+            failed,
+        }
     }
 
     /// The next revision this watch will deliver.
@@ -101,7 +109,10 @@ impl Watcher {
                 // `through` is below `next_rev - 1` only when the watch starts in the future.
                 self.next_rev = self.next_rev.max(through + 1);
                 if !events.is_empty() {
-                    return Ok(WatchBatch { revision: through, events });
+                    return Ok(WatchBatch {
+                        revision: through,
+                        events,
+                    });
                 }
                 continue;
             }
@@ -126,11 +137,18 @@ impl Watcher {
                         .cloned()
                         .collect();
                     if !events.is_empty() {
-                        return Ok(WatchBatch { revision: rev.revision, events });
+                        return Ok(WatchBatch {
+                            revision: rev.revision,
+                            events,
+                        });
                     }
                 }
                 Err(RecvError::Lagged(skipped)) => {
-                    tracing::debug!(skipped, from = self.next_rev, "watch lagged; replaying history");
+                    tracing::debug!(
+                        skipped,
+                        from = self.next_rev,
+                        "watch lagged; replaying history"
+                    );
                     self.catch_up = true;
                 }
                 Err(RecvError::Closed) => return Err(StoreError::Closed),

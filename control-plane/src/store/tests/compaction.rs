@@ -50,7 +50,10 @@ fn reads_below_fail_and_reads_at_or_above_are_unchanged() {
     for rev in 1..4 {
         assert_eq!(
             s.list_at("/", rev),
-            Err(StoreError::Compacted { requested: rev, compacted: 4 })
+            Err(StoreError::Compacted {
+                requested: rev,
+                compacted: 4
+            })
         );
     }
     let after: Vec<_> = (4..=6).map(|rev| s.list_at("/", rev).unwrap()).collect();
@@ -77,7 +80,10 @@ fn history_older_than_the_compact_revision_is_dropped() {
     assert_eq!(s.cf_len("sm_events"), 3);
     assert_eq!(
         s.mvcc.events_since(b"/", true, 3, 0),
-        Err(StoreError::Compacted { requested: 3, compacted: 4 })
+        Err(StoreError::Compacted {
+            requested: 3,
+            compacted: 4
+        })
     );
     let (events, through) = s.mvcc.events_since(b"/", true, 4, 0).unwrap();
     let revs: Vec<u64> = events.iter().map(|e| e.revision()).collect();

@@ -6,7 +6,13 @@ use crate::store::{EventKind, Txn};
 fn summary(events: &[crate::store::Event]) -> Vec<(u64, String, EventKind)> {
     events
         .iter()
-        .map(|e| (e.revision(), String::from_utf8_lossy(&e.kv.key).into_owned(), e.kind))
+        .map(|e| {
+            (
+                e.revision(),
+                String::from_utf8_lossy(&e.kv.key).into_owned(),
+                e.kind,
+            )
+        })
         .collect()
 }
 
@@ -15,7 +21,10 @@ fn with_events() -> TestStore {
     let s = TestStore::new();
     s.put("/a/1", "x");
     s.put("/b/1", "x");
-    s.txn(Txn { success: vec![put("/a/2", "x"), put("/a/3", "x"), put("/b/2", "x")], ..Txn::default() });
+    s.txn(Txn {
+        success: vec![put("/a/2", "x"), put("/a/3", "x"), put("/b/2", "x")],
+        ..Txn::default()
+    });
     s.del("/a/1", false);
     s.put("/a/1", "y");
     s
@@ -29,20 +38,31 @@ fn replays_in_revision_then_op_order_with_filters() {
     assert_eq!(events.len(), 7);
     assert_eq!(
         summary(&events)[2..5],
-        [(3, "/a/2".into(), EventKind::Put), (3, "/a/3".into(), EventKind::Put), (3, "/b/2".into(), EventKind::Put)]
+        [
+            (3, "/a/2".into(), EventKind::Put),
+            (3, "/a/3".into(), EventKind::Put),
+            (3, "/b/2".into(), EventKind::Put)
+        ]
     );
 
     let (events, _) = s.mvcc.events_since(b"/a/1", false, 1, 0).unwrap();
     assert_eq!(
         summary(&events),
-        [(1, "/a/1".into(), EventKind::Put), (4, "/a/1".into(), EventKind::Delete), (5, "/a/1".into(), EventKind::Put)]
+        [
+            (1, "/a/1".into(), EventKind::Put),
+            (4, "/a/1".into(), EventKind::Delete),
+            (5, "/a/1".into(), EventKind::Put)
+        ]
     );
     // The delete event carries the deleted version as prev_kv; the re-put has none.
     assert_eq!(events[1].prev_kv.as_ref().map(|kv| kv.version), Some(1));
     assert_eq!(events[2].prev_kv, None);
 
     let (events, through) = s.mvcc.events_since(b"/b/", true, 3, 0).unwrap();
-    assert_eq!((summary(&events), through), (vec![(3, "/b/2".into(), EventKind::Put)], 5));
+    assert_eq!(
+        (summary(&events), through),
+        (vec![(3, "/b/2".into(), EventKind::Put)], 5)
+    );
 
     // A start beyond the history is simply empty.
     assert_eq!(s.mvcc.events_since(b"/", true, 6, 0).unwrap(), (vec![], 5));

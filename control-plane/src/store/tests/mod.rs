@@ -33,7 +33,11 @@ impl TestStore {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = open_state_machine_cfs_for_tests(dir.path()).expect("open db");
         let mvcc = Mvcc::new(db).expect("mvcc");
-        TestStore { _dir: dir, mvcc, hub: WatchHub::new(capacity) }
+        TestStore {
+            _dir: dir,
+            mvcc,
+            hub: WatchHub::new(capacity),
+        }
     }
 
     /// Applies and writes `cmd`, without publishing its events.
@@ -60,18 +64,29 @@ impl TestStore {
     }
 
     pub fn put(&self, key: &str, value: &str) -> TxnResult {
-        self.txn(Txn { success: vec![put(key, value)], ..Txn::default() })
+        self.txn(Txn {
+            success: vec![put(key, value)],
+            ..Txn::default()
+        })
     }
 
     pub fn del(&self, key: &str, prefix: bool) -> TxnResult {
         self.txn(Txn {
-            success: vec![Op::Delete { key: key.into(), prefix, prev_kv: true }],
+            success: vec![Op::Delete {
+                key: key.into(),
+                prefix,
+                prev_kv: true,
+            }],
             ..Txn::default()
         })
     }
 
     pub fn get_at(&self, key: &str, revision: u64) -> Result<Option<KeyValue>, StoreError> {
-        let q = RangeQuery { key: key.into(), revision, ..RangeQuery::default() };
+        let q = RangeQuery {
+            key: key.into(),
+            revision,
+            ..RangeQuery::default()
+        };
         Ok(self.mvcc.range(&q)?.kvs.into_iter().next())
     }
 
@@ -80,19 +95,31 @@ impl TestStore {
     }
 
     pub fn list_at(&self, prefix: &str, revision: u64) -> Result<Vec<KeyValue>, StoreError> {
-        let q = RangeQuery { key: prefix.into(), prefix: true, revision, ..RangeQuery::default() };
+        let q = RangeQuery {
+            key: prefix.into(),
+            prefix: true,
+            revision,
+            ..RangeQuery::default()
+        };
         Ok(self.mvcc.range(&q)?.kvs)
     }
 
     /// Number of entries in a column family.
     pub fn cf_len(&self, cf: &str) -> usize {
         let handle = self.mvcc.db.cf_handle(cf).expect("cf");
-        self.mvcc.db.iterator_cf(&handle, rocksdb::IteratorMode::Start).count()
+        self.mvcc
+            .db
+            .iterator_cf(&handle, rocksdb::IteratorMode::Start)
+            .count()
     }
 }
 
 pub(super) fn put(key: &str, value: &str) -> Op {
-    Op::Put { key: key.into(), value: value.into(), prev_kv: true }
+    Op::Put {
+        key: key.into(),
+        value: value.into(),
+        prev_kv: true,
+    }
 }
 
 pub(super) fn kv(key: &str, value: &str, create: u64, modr: u64, version: u64) -> KeyValue {

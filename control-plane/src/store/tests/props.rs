@@ -39,10 +39,18 @@ fn compare() -> impl Strategy<Value = Compare> {
         any::<bool>().prop_map(CompareTarget::Exists),
     ];
     let result = prop::sample::select(
-        &[CompareResult::Equal, CompareResult::NotEqual, CompareResult::Greater, CompareResult::Less]
-            [..],
+        &[
+            CompareResult::Equal,
+            CompareResult::NotEqual,
+            CompareResult::Greater,
+            CompareResult::Less,
+        ][..],
     );
-    (key(), target, result).prop_map(|(key, target, result)| Compare { key, target, result })
+    (key(), target, result).prop_map(|(key, target, result)| Compare {
+        key,
+        target,
+        result,
+    })
 }
 
 fn command() -> impl Strategy<Value = Command> {
@@ -51,7 +59,13 @@ fn command() -> impl Strategy<Value = Command> {
         prop::collection::vec(op(), 0..4),
         prop::collection::vec(op(), 0..3),
     )
-        .prop_map(|(compares, success, failure)| Command::Txn(Txn { compares, success, failure }));
+        .prop_map(|(compares, success, failure)| {
+            Command::Txn(Txn {
+                compares,
+                success,
+                failure,
+            })
+        });
     prop_oneof![8 => txn, 2 => (0u64..14).prop_map(|revision| Command::Compact { revision }), 1 => Just(Command::Noop)]
 }
 

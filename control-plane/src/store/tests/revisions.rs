@@ -17,7 +17,10 @@ fn revision_bumps_once_per_writing_command() {
     assert_eq!(s.put("/b", "1").revision, 2);
 
     // Several writes in one txn share one revision.
-    let r = s.txn(Txn { success: vec![put("/c", "1"), put("/d", "1")], ..Txn::default() });
+    let r = s.txn(Txn {
+        success: vec![put("/c", "1"), put("/d", "1")],
+        ..Txn::default()
+    });
     assert_eq!(r.revision, 3);
     assert_eq!(s.get("/c").unwrap().mod_revision, 3);
     assert_eq!(s.get("/d").unwrap().mod_revision, 3);
@@ -25,7 +28,13 @@ fn revision_bumps_once_per_writing_command() {
     // Deleting a missing key writes nothing and does not bump.
     let r = s.del("/missing", false);
     assert_eq!((r.revision, r.succeeded), (3, true));
-    assert_eq!(r.responses, vec![OpResult::Delete { deleted: 0, prev_kvs: vec![] }]);
+    assert_eq!(
+        r.responses,
+        vec![OpResult::Delete {
+            deleted: 0,
+            prev_kvs: vec![]
+        }]
+    );
 
     // Noop, an empty txn and a failed txn with an empty failure branch do not bump either.
     assert_eq!(s.apply(&Command::Noop), CommandResponse::Noop);
@@ -60,7 +69,10 @@ fn create_mod_version_track_puts_deletes_and_recreation() {
     assert_eq!(r.revision, 4);
     assert_eq!(
         r.responses,
-        vec![OpResult::Delete { deleted: 1, prev_kvs: vec![kv("/a", "2", 1, 3, 2)] }]
+        vec![OpResult::Delete {
+            deleted: 1,
+            prev_kvs: vec![kv("/a", "2", 1, 3, 2)]
+        }]
     );
     assert_eq!(s.get("/a"), None);
 
@@ -77,8 +89,16 @@ fn apply_returns_events_in_op_order_with_prev_kv() {
     let txn = Txn {
         success: vec![
             put("/z", "1"),
-            Op::Put { key: b"/b".to_vec(), value: b"new".to_vec(), prev_kv: false },
-            Op::Delete { key: b"/nothing".to_vec(), prefix: false, prev_kv: true },
+            Op::Put {
+                key: b"/b".to_vec(),
+                value: b"new".to_vec(),
+                prev_kv: false,
+            },
+            Op::Delete {
+                key: b"/nothing".to_vec(),
+                prefix: false,
+                prev_kv: true,
+            },
         ],
         ..Txn::default()
     };
@@ -87,7 +107,11 @@ fn apply_returns_events_in_op_order_with_prev_kv() {
     assert_eq!(
         events,
         vec![
-            Event { kind: EventKind::Put, kv: kv("/z", "1", 2, 2, 1), prev_kv: None },
+            Event {
+                kind: EventKind::Put,
+                kv: kv("/z", "1", 2, 2, 1),
+                prev_kv: None
+            },
             Event {
                 kind: EventKind::Put,
                 kv: kv("/b", "new", 1, 2, 2),
@@ -95,18 +119,31 @@ fn apply_returns_events_in_op_order_with_prev_kv() {
             },
         ]
     );
-    let CommandResponse::Txn(r) = resp else { panic!("{resp:?}") };
+    let CommandResponse::Txn(r) = resp else {
+        panic!("{resp:?}")
+    };
     // prev_kv is returned only where asked for.
     assert_eq!(
         r.responses,
         vec![
             OpResult::Put { prev_kv: None },
             OpResult::Put { prev_kv: None },
-            OpResult::Delete { deleted: 0, prev_kvs: vec![] },
+            OpResult::Delete {
+                deleted: 0,
+                prev_kvs: vec![]
+            },
         ]
     );
-    let r = s.txn(Txn { success: vec![put("/b", "newer")], ..Txn::default() });
-    assert_eq!(r.responses, vec![OpResult::Put { prev_kv: Some(kv("/b", "new", 1, 2, 2)) }]);
+    let r = s.txn(Txn {
+        success: vec![put("/b", "newer")],
+        ..Txn::default()
+    });
+    assert_eq!(
+        r.responses,
+        vec![OpResult::Put {
+            prev_kv: Some(kv("/b", "new", 1, 2, 2))
+        }]
+    );
 }
 
 #[test]
@@ -114,22 +151,45 @@ fn delete_event_carries_deleting_revision_and_prev() {
     let s = TestStore::new();
     s.put("/a", "1");
     let mut batch = WriteBatch::default();
-    let (_, events) = s.mvcc.apply(&Command::delete("/a", false), &mut batch).unwrap();
-    let expected_kv =
-        KeyValue { key: b"/a".to_vec(), value: vec![], create_revision: 0, mod_revision: 2, version: 0 };
+    let (_, events) = s
+        .mvcc
+        .apply(&Command::delete("/a", false), &mut batch)
+        .unwrap();
+    let expected_kv = KeyValue {
+        key: b"/a".to_vec(),
+        value: vec![],
+        create_revision: 0,
+        mod_revision: 2,
+        version: 0,
+    };
     assert_eq!(
         events,
-        vec![Event { kind: EventKind::Delete, kv: expected_kv, prev_kv: Some(kv("/a", "1", 1, 1, 1)) }]
+        vec![Event {
+            kind: EventKind::Delete,
+            kv: expected_kv,
+            prev_kv: Some(kv("/a", "1", 1, 1, 1))
+        }]
     );
 }
 
 #[test]
 fn invalid_commands_are_rejected_without_writing() {
     let s = TestStore::new();
-    let dup = Command::Txn(Txn { success: vec![put("/a", "1"), put("/a", "2")], ..Txn::default() });
-    let CommandResponse::Rejected { reason } = s.apply(&dup) else { panic!("not rejected") };
-    assert!(reason.contains("duplicate key \"/a\" in txn success[1]"), "{reason}");
-    assert!(matches!(s.apply(&Command::Compact { revision: 0 }), CommandResponse::Rejected { .. }));
+    let dup = Command::Txn(Txn {
+        success: vec![put("/a", "1"), put("/a", "2")],
+        ..Txn::default()
+    });
+    let CommandResponse::Rejected { reason } = s.apply(&dup) else {
+        panic!("not rejected")
+    };
+    assert!(
+        reason.contains("duplicate key \"/a\" in txn success[1]"),
+        "{reason}"
+    );
+    assert!(matches!(
+        s.apply(&Command::Compact { revision: 0 }),
+        CommandResponse::Rejected { .. }
+    ));
     assert_eq!(s.mvcc.revision().unwrap(), 0);
     assert_eq!(s.get("/a"), None);
 }
@@ -159,8 +219,14 @@ fn clear_for_install_keeps_raft_meta_only() {
         assert_eq!(s.cf_len(cf), 0, "{cf}");
     }
     assert_eq!(s.cf_len("sm_meta"), 1);
-    assert_eq!(s.mvcc.db.get_cf(&meta, b"raft/vote").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(
+        s.mvcc.db.get_cf(&meta, b"raft/vote").unwrap(),
+        Some(b"v".to_vec())
+    );
     assert_eq!(s.mvcc.revision().unwrap(), 0);
     // The cleared store hashes like a fresh one.
-    assert_eq!(s.mvcc.state_hash().unwrap(), TestStore::new().mvcc.state_hash().unwrap());
+    assert_eq!(
+        s.mvcc.state_hash().unwrap(),
+        TestStore::new().mvcc.state_hash().unwrap()
+    );
 }

@@ -5,12 +5,20 @@ use crate::store::{Compare, CompareResult, CompareTarget, Event, EventKind, Op, 
 use CompareResult::{Equal, Greater, Less, NotEqual};
 
 fn cmp(key: &str, target: CompareTarget, result: CompareResult) -> Compare {
-    Compare { key: key.into(), target, result }
+    Compare {
+        key: key.into(),
+        target,
+        result,
+    }
 }
 
 /// Runs `compare` as the only condition of a txn and reports whether `success` ran.
 fn holds(s: &TestStore, compare: Compare) -> bool {
-    s.txn(Txn { compares: vec![compare], ..Txn::default() }).succeeded
+    s.txn(Txn {
+        compares: vec![compare],
+        ..Txn::default()
+    })
+    .succeeded
 }
 
 #[test]
@@ -37,7 +45,11 @@ fn every_target_and_result_on_an_existing_key() {
     ];
     for (target, expect) in cases {
         for (result, want) in [Equal, NotEqual, Greater, Less].into_iter().zip(expect) {
-            assert_eq!(holds(&s, cmp("/k", target.clone(), result)), want, "{target:?} {result:?}");
+            assert_eq!(
+                holds(&s, cmp("/k", target.clone(), result)),
+                want,
+                "{target:?} {result:?}"
+            );
         }
     }
 }
@@ -101,7 +113,11 @@ fn prefix_delete_removes_only_keys_under_the_prefix() {
         s.put(k, "v");
     }
     let r = s.txn(Txn {
-        success: vec![Op::Delete { key: b"/a/".to_vec(), prefix: true, prev_kv: true }],
+        success: vec![Op::Delete {
+            key: b"/a/".to_vec(),
+            prefix: true,
+            prev_kv: true,
+        }],
         ..Txn::default()
     });
     assert_eq!(r.revision, 6);
@@ -112,14 +128,28 @@ fn prefix_delete_removes_only_keys_under_the_prefix() {
             prev_kvs: vec![kv("/a/1", "v", 2, 2, 1), kv("/a/2", "v", 3, 3, 1)],
         }]
     );
-    let keys: Vec<_> = s.list_at("/", 0).unwrap().into_iter().map(|kv| kv.key).collect();
-    assert_eq!(keys, vec![b"/a".to_vec(), b"/a0".to_vec(), b"/b/1".to_vec()]);
+    let keys: Vec<_> = s
+        .list_at("/", 0)
+        .unwrap()
+        .into_iter()
+        .map(|kv| kv.key)
+        .collect();
+    assert_eq!(
+        keys,
+        vec![b"/a".to_vec(), b"/a0".to_vec(), b"/b/1".to_vec()]
+    );
     // Both deletions are events of revision 6, in key order.
     let (events, _) = s.mvcc.events_since(b"/a/", true, 6, 0).unwrap();
-    let got: Vec<_> = events.iter().map(|e| (e.kind, e.kv.key.clone(), e.revision())).collect();
+    let got: Vec<_> = events
+        .iter()
+        .map(|e| (e.kind, e.kv.key.clone(), e.revision()))
+        .collect();
     assert_eq!(
         got,
-        vec![(EventKind::Delete, b"/a/1".to_vec(), 6), (EventKind::Delete, b"/a/2".to_vec(), 6)]
+        vec![
+            (EventKind::Delete, b"/a/1".to_vec(), 6),
+            (EventKind::Delete, b"/a/2".to_vec(), 6)
+        ]
     );
     // Deleting the now-empty prefix writes nothing.
     assert_eq!(s.del("/a/", true).revision, 6);
@@ -132,13 +162,20 @@ fn put_and_delete_in_one_txn_share_the_revision() {
     let r = s.txn(Txn {
         success: vec![
             put("/new", "1"),
-            Op::Delete { key: b"/old".to_vec(), prefix: false, prev_kv: false },
+            Op::Delete {
+                key: b"/old".to_vec(),
+                prefix: false,
+                prev_kv: false,
+            },
         ],
         ..Txn::default()
     });
     assert_eq!(r.revision, 2);
     let (events, through) = s.mvcc.events_since(b"/", true, 2, 0).unwrap();
     assert_eq!(through, 2);
-    let kinds: Vec<(EventKind, u64)> = events.iter().map(|e: &Event| (e.kind, e.revision())).collect();
+    let kinds: Vec<(EventKind, u64)> = events
+        .iter()
+        .map(|e: &Event| (e.kind, e.revision()))
+        .collect();
     assert_eq!(kinds, vec![(EventKind::Put, 2), (EventKind::Delete, 2)]);
 }

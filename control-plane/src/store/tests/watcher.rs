@@ -8,14 +8,21 @@ use crate::store::{Command, StoreError, Txn, WatchBatch, WatchHub, Watcher};
 const DEADLINE: Duration = Duration::from_secs(10);
 
 async fn next(w: &mut Watcher) -> Result<WatchBatch, StoreError> {
-    tokio::time::timeout(DEADLINE, w.next()).await.expect("watch batch within the deadline")
+    tokio::time::timeout(DEADLINE, w.next())
+        .await
+        .expect("watch batch within the deadline")
 }
 
 /// (revision, key) of every event of a batch.
 fn seen(b: &WatchBatch) -> Vec<(u64, String)> {
     b.events
         .iter()
-        .map(|e| (e.revision(), String::from_utf8_lossy(&e.kv.key).into_owned()))
+        .map(|e| {
+            (
+                e.revision(),
+                String::from_utf8_lossy(&e.kv.key).into_owned(),
+            )
+        })
         .collect()
 }
 
@@ -36,7 +43,10 @@ async fn replays_history_then_follows_live() {
     assert_eq!(b.revision, 3);
 
     s.put("/other", "2"); // 4: filtered out
-    s.txn(Txn { success: vec![put("/w/c", "1"), put("/w/d", "1")], ..Txn::default() }); // 5
+    s.txn(Txn {
+        success: vec![put("/w/c", "1"), put("/w/d", "1")],
+        ..Txn::default()
+    }); // 5
     let b = next(&mut w).await.unwrap();
     assert_eq!(b.revision, 5);
     assert_eq!(seen(&b), [(5, "/w/c".into()), (5, "/w/d".into())]);
@@ -44,7 +54,10 @@ async fn replays_history_then_follows_live() {
     s.del("/w/", true); // 6
     let b = next(&mut w).await.unwrap();
     assert_eq!(b.events.len(), 4);
-    assert!(b.events.iter().all(|e| e.revision() == 6 && e.prev_kv.is_some()));
+    assert!(b
+        .events
+        .iter()
+        .all(|e| e.revision() == 6 && e.prev_kv.is_some()));
     assert_eq!(w.next_revision(), 7);
 }
 
@@ -87,12 +100,21 @@ async fn start_below_the_compact_revision_fails_but_at_it_replays() {
     s.apply(&Command::Compact { revision: 3 });
     let mut w = watch(&s, "/c", false, 2);
     let err = next(&mut w).await.unwrap_err();
-    assert_eq!(err, StoreError::Compacted { requested: 2, compacted: 3 });
+    assert_eq!(
+        err,
+        StoreError::Compacted {
+            requested: 2,
+            compacted: 3
+        }
+    );
     // The failed watch stays failed.
     assert_eq!(next(&mut w).await.unwrap_err(), err);
 
     let mut w = watch(&s, "/c", false, 3);
-    assert_eq!(seen(&next(&mut w).await.unwrap()), [(3, "/c".into()), (4, "/c".into())]);
+    assert_eq!(
+        seen(&next(&mut w).await.unwrap()),
+        [(3, "/c".into()), (4, "/c".into())]
+    );
 }
 
 #[tokio::test]
@@ -114,7 +136,10 @@ async fn a_lagging_watcher_recovers_from_history_without_gaps_or_duplicates() {
 
     // Back on the live stream: exactly the next change, nothing replayed twice.
     s.put("/l/marker", "v");
-    assert_eq!(seen(&next(&mut w).await.unwrap()), [(22, "/l/marker".into())]);
+    assert_eq!(
+        seen(&next(&mut w).await.unwrap()),
+        [(22, "/l/marker".into())]
+    );
 }
 
 #[tokio::test]
@@ -129,7 +154,10 @@ async fn a_watcher_lagging_behind_a_compaction_gets_compacted() {
     s.apply(&Command::Compact { revision: 5 });
     assert_eq!(
         next(&mut w).await.unwrap_err(),
-        StoreError::Compacted { requested: 2, compacted: 5 }
+        StoreError::Compacted {
+            requested: 2,
+            compacted: 5
+        }
     );
 }
 
