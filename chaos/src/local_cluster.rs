@@ -126,7 +126,10 @@ impl LocalCluster {
         .await;
         match ready {
             Ok(_) => Ok(cluster),
-            Err(err) => Err(err.context(cluster.all_log_tails())),
+            Err(err) => Err(anyhow::anyhow!(
+                "LocalCluster did not start: {err:#}\n{}",
+                cluster.all_log_tails()
+            )),
         }
     }
 
@@ -406,10 +409,10 @@ impl LocalCluster {
         })
         .await;
         answered.map_err(|e| {
-            e.context(format!(
-                "replica {id} log tail:\n{}",
+            anyhow::anyhow!(
+                "{e:#}\n--- replica {id} log tail ---\n{}",
                 self.log_tail(id, TAIL_LINES)
-            ))
+            )
         })
     }
 

@@ -12,10 +12,15 @@ pub fn validate_key(key: &[u8]) -> Result<(), String> {
         return Err("key is empty".into());
     }
     if key.len() > MAX_KEY_BYTES {
-        return Err(format!("key is {} bytes; the limit is {MAX_KEY_BYTES}", key.len()));
+        return Err(format!(
+            "key is {} bytes; the limit is {MAX_KEY_BYTES}",
+            key.len()
+        ));
     }
     if let Some(pos) = key.iter().position(|b| *b == 0) {
-        return Err(format!("key contains a NUL byte at offset {pos}; keys may not contain NUL"));
+        return Err(format!(
+            "key contains a NUL byte at offset {pos}; keys may not contain NUL"
+        ));
     }
     Ok(())
 }
@@ -51,7 +56,9 @@ mod tests {
         assert!(validate_key(b"a\0b").unwrap_err().contains("offset 1"));
         assert!(validate_key(b"/registry/pods/default/a").is_ok());
         assert!(validate_value(&vec![0u8; MAX_VALUE_BYTES]).is_ok());
-        assert!(validate_value(&vec![0u8; MAX_VALUE_BYTES + 1]).unwrap_err().contains("1.5 MiB"));
+        assert!(validate_value(&vec![0u8; MAX_VALUE_BYTES + 1])
+            .unwrap_err()
+            .contains("1.5 MiB"));
     }
 
     #[test]

@@ -149,8 +149,8 @@ pub async fn run_store_bench(
     let fdatasync =
         tokio::task::spawn_blocking(move || measure_fdatasync(&probe_dir, samples)).await??;
     eprintln!(
-        "keel-bench: fdatasync median {} ms ({} samples)",
-        fdatasync.median_ms, samples
+        "keel-bench: fdatasync median {} ms, {} ms with a busy CPU ({samples} samples)",
+        fdatasync.median_ms, fdatasync.busy_cpu_median_ms
     );
 
     let mut summary = StoreBenchSummary {

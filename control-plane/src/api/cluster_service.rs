@@ -10,9 +10,9 @@ use futures::Stream;
 use keel_proto::cluster as pb;
 use keel_proto::cluster::cluster_client::ClusterClient;
 use keel_proto::cluster::cluster_server::Cluster;
+use openraft::async_runtime::WatchReceiver;
 use openraft::{BasicNode, ChangeMembers, ServerState};
 use tokio::io::AsyncReadExt;
-use openraft::async_runtime::WatchReceiver;
 use tonic::{Request, Response, Status};
 
 use crate::api::Proposer;
@@ -57,14 +57,23 @@ impl ClusterService {
         let matched: BTreeMap<NodeId, u64> = m
             .replication
             .as_ref()
-            .map(|r| r.iter().map(|(id, l)| (*id, l.as_ref().map(|l| l.index()).unwrap_or(0))).collect())
+            .map(|r| {
+                r.iter()
+                    .map(|(id, l)| (*id, l.as_ref().map(|l| l.index()).unwrap_or(0)))
+                    .collect()
+            })
             .unwrap_or_default();
         membership
             .nodes()
             .map(|(id, node)| pb::Member {
                 id: *id,
                 addr: node.addr.clone(),
-                role: if voters.contains(id) { "voter" } else { "learner" }.to_string(),
+                role: if voters.contains(id) {
+                    "voter"
+                } else {
+                    "learner"
+                }
+                .to_string(),
                 matched_index: matched.get(id).copied().unwrap_or(0),
             })
             .collect()
@@ -76,11 +85,13 @@ impl ClusterService {
         match leader {
             Some(l) if l == self.id => Ok(None),
             Some(l) => {
-                let addr = self
-                    .proposer
-                    .member_addr(l)
-                    .ok_or_else(|| Status::unavailable(format!("leader {l} has no known address")))?;
-                let ch = self.channels.get(&addr).map_err(|e| Status::unavailable(e.to_string()))?;
+                let addr = self.proposer.member_addr(l).ok_or_else(|| {
+                    Status::unavailable(format!("leader {l} has no known address"))
+                })?;
+                let ch = self
+                    .channels
+                    .get(&addr)
+                    .map_err(|e| Status::unavailable(e.to_string()))?;
                 Ok(Some(ClusterClient::new(ch)))
             }
             None => Err(Status::unavailable("no leader is known yet; retry shortly")),
@@ -88,13 +99,19 @@ impl ClusterService {
     }
 
     async fn membership_response(&self, log_index: u64) -> pb::MembershipResponse {
-        pb::MembershipResponse { members: self.members(), log_index }
+        pb::MembershipResponse {
+            members: self.members(),
+            log_index,
+        }
     }
 }
 
 #[tonic::async_trait]
 impl Cluster for ClusterService {
-    async fn status(&self, _req: Request<pb::StatusRequest>) -> Result<Response<pb::StatusResponse>, Status> {
+    async fn status(
+        &self,
+        _req: Request<pb::StatusRequest>,
+    ) -> Result<Response<pb::StatusResponse>, Status> {
         let (state, leader, term, last_log, committed, applied, snapshot, purged) = {
             let metrics = self.raft.metrics();
             let m = metrics.borrow_watched();
@@ -111,7 +128,11 @@ impl Cluster for ClusterService {
         };
         let mvcc = self.mvcc.clone();
         let (revision, compact_revision, state_hash) = tokio::task::spawn_blocking(move || {
-            Ok::<_, crate::store::StoreError>((mvcc.revision()?, mvcc.compact_revision()?, mvcc.state_hash()?))
+            Ok::<_, crate::store::StoreError>((
+                mvcc.revision()?,
+                mvcc.compact_revision()?,
+                mvcc.state_hash()?,
+            ))
         })
         .await
         .map_err(|e| Status::internal(e.to_string()))?
@@ -144,45 +165,77 @@ impl Cluster for ClusterService {
         }
         let req = req.into_inner();
         if req.id == 0 || req.addr.is_empty() {
-            return Err(Status::invalid_argument("add-learner needs a non-zero id and an address"));
+            return Err(Status::invalid_argument(
+                "add-learner needs a non-zero id and an address",
+            ));
         }
         let resp = self
             .raft
             .add_learner(req.id, BasicNode { addr: req.addr }, true)
             .await
             .map_err(raft_err)?;
-        Ok(Response::new(self.membership_response(resp.log_id.index()).await))
+        Ok(Response::new(
+            self.membership_response(resp.log_id.index()).await,
+        ))
     }
 
-    async fn promote(&self, req: Request<pb::PromoteRequest>) -> Result<Response<pb::MembershipResponse>, Status> {
+    async fn promote(
+        &self,
+        req: Request<pb::PromoteRequest>,
+    ) -> Result<Response<pb::MembershipResponse>, Status> {
         if let Some(mut leader) = self.leader_client()? {
             return leader.promote(req).await;
         }
         let id = req.into_inner().id;
-        let known = self.members().iter().any(|m| m.id == id && m.role == "learner");
+        let known = self
+            .members()
+            .iter()
+            .any(|m| m.id == id && m.role == "learner");
         if !known {
-            return Err(Status::failed_precondition(format!("replica {id} is not a learner of this cell")));
+            return Err(Status::failed_precondition(format!(
+                "replica {id} is not a learner of this cell"
+            )));
         }
         let ids: BTreeSet<NodeId> = [id].into();
-        let resp = self.raft.change_membership(ChangeMembers::AddVoterIds(ids), true).await.map_err(raft_err)?;
-        Ok(Response::new(self.membership_response(resp.log_id.index()).await))
+        let resp = self
+            .raft
+            .change_membership(ChangeMembers::AddVoterIds(ids), true)
+            .await
+            .map_err(raft_err)?;
+        Ok(Response::new(
+            self.membership_response(resp.log_id.index()).await,
+        ))
     }
 
-    async fn remove(&self, req: Request<pb::RemoveRequest>) -> Result<Response<pb::MembershipResponse>, Status> {
+    async fn remove(
+        &self,
+        req: Request<pb::RemoveRequest>,
+    ) -> Result<Response<pb::MembershipResponse>, Status> {
         if let Some(mut leader) = self.leader_client()? {
             return leader.remove(req).await;
         }
         let id = req.into_inner().id;
         let member = self.members().into_iter().find(|m| m.id == id);
         let Some(member) = member else {
-            return Err(Status::not_found(format!("replica {id} is not a member of this cell")));
+            return Err(Status::not_found(format!(
+                "replica {id} is not a member of this cell"
+            )));
         };
         let ids: BTreeSet<NodeId> = [id].into();
         if member.role == "voter" {
-            self.raft.change_membership(ChangeMembers::RemoveVoters(ids.clone()), true).await.map_err(raft_err)?;
+            self.raft
+                .change_membership(ChangeMembers::RemoveVoters(ids.clone()), true)
+                .await
+                .map_err(raft_err)?;
         }
-        let resp = self.raft.change_membership(ChangeMembers::RemoveNodes(ids), false).await.map_err(raft_err)?;
-        Ok(Response::new(self.membership_response(resp.log_id.index()).await))
+        let resp = self
+            .raft
+            .change_membership(ChangeMembers::RemoveNodes(ids), false)
+            .await
+            .map_err(raft_err)?;
+        Ok(Response::new(
+            self.membership_response(resp.log_id.index()).await,
+        ))
     }
 
     async fn transfer_leader(
@@ -193,15 +246,31 @@ impl Cluster for ClusterService {
             return leader.transfer_leader(req).await;
         }
         let to = req.into_inner().to;
-        if !self.members().iter().any(|m| m.id == to && m.role == "voter") {
-            return Err(Status::failed_precondition(format!("replica {to} is not a voter of this cell")));
+        if !self
+            .members()
+            .iter()
+            .any(|m| m.id == to && m.role == "voter")
+        {
+            return Err(Status::failed_precondition(format!(
+                "replica {to} is not a voter of this cell"
+            )));
         }
-        self.raft.trigger().transfer_leader(to).await.map_err(raft_err)?;
+        self.raft
+            .trigger()
+            .transfer_leader(to)
+            .await
+            .map_err(raft_err)?;
         let mut rx = self.raft.metrics();
-        let waited = tokio::time::timeout(Duration::from_secs(5), rx.wait_until(|m| m.current_leader == Some(to))).await;
+        let waited = tokio::time::timeout(
+            Duration::from_secs(5),
+            rx.wait_until(|m| m.current_leader == Some(to)),
+        )
+        .await;
         match waited {
             Ok(Ok(_)) => Ok(Response::new(pb::TransferLeaderResponse { leader_id: to })),
-            _ => Err(Status::deadline_exceeded(format!("replica {to} did not take over within 5 s"))),
+            _ => Err(Status::deadline_exceeded(format!(
+                "replica {to} did not take over within 5 s"
+            ))),
         }
     }
 
@@ -209,7 +278,14 @@ impl Cluster for ClusterService {
         &self,
         _req: Request<pb::TriggerSnapshotRequest>,
     ) -> Result<Response<pb::TriggerSnapshotResponse>, Status> {
-        let applied = self.raft.metrics().borrow_watched().last_applied.as_ref().map(|l| l.index()).unwrap_or(0);
+        let applied = self
+            .raft
+            .metrics()
+            .borrow_watched()
+            .last_applied
+            .as_ref()
+            .map(|l| l.index())
+            .unwrap_or(0);
         self.raft.trigger().snapshot().await.map_err(raft_err)?;
         let mut rx = self.raft.metrics();
         let waited = tokio::time::timeout(
@@ -232,13 +308,16 @@ impl Cluster for ClusterService {
         _req: Request<pb::SaveSnapshotRequest>,
     ) -> Result<Response<ChunkStream>, Status> {
         let db = self.db.clone();
-        let dir = self.export_dir.join(format!("export-{}", rand::random::<u64>()));
+        let dir = self
+            .export_dir
+            .join(format!("export-{}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).map_err(|e| Status::internal(e.to_string()))?;
         let build_dir = dir.clone();
-        let (_, file) = tokio::task::spawn_blocking(move || snapshot_file::write_snapshot(&db, &build_dir))
-            .await
-            .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| Status::internal(format!("building snapshot: {e}")))?;
+        let (_, file) =
+            tokio::task::spawn_blocking(move || snapshot_file::write_snapshot(&db, &build_dir))
+                .await
+                .map_err(|e| Status::internal(e.to_string()))?
+                .map_err(|e| Status::internal(format!("building snapshot: {e}")))?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tokio::spawn(async move {
             let result = async {
@@ -249,17 +328,27 @@ impl Cluster for ClusterService {
                     if n == 0 {
                         return Ok::<_, std::io::Error>(());
                     }
-                    if tx.send(Ok(pb::SnapshotChunk { data: buf[..n].to_vec() })).await.is_err() {
+                    if tx
+                        .send(Ok(pb::SnapshotChunk {
+                            data: buf[..n].to_vec(),
+                        }))
+                        .await
+                        .is_err()
+                    {
                         return Ok(());
                     }
                 }
             }
             .await;
             if let Err(e) = result {
-                let _ = tx.send(Err(Status::internal(format!("reading snapshot: {e}")))).await;
+                let _ = tx
+                    .send(Err(Status::internal(format!("reading snapshot: {e}"))))
+                    .await;
             }
             let _ = tokio::fs::remove_dir_all(&dir).await;
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 }

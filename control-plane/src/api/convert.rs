@@ -5,7 +5,8 @@ use keel_proto::store as pb;
 
 use crate::api::ApiError;
 use crate::store::{
-    Command, Compare, CompareResult, CompareTarget, Event, EventKind, KeyValue, Op, OpResult, Txn, TxnResult,
+    Command, Compare, CompareResult, CompareTarget, Event, EventKind, KeyValue, Op, OpResult, Txn,
+    TxnResult,
 };
 
 pub fn kv_to_pb(kv: KeyValue) -> pb::KeyValue {
@@ -23,15 +24,27 @@ pub fn event_to_pb(e: Event) -> pb::Event {
         EventKind::Put => pb::event::EventType::Put,
         EventKind::Delete => pb::event::EventType::Delete,
     };
-    pb::Event { r#type: kind as i32, kv: Some(kv_to_pb(e.kv)), prev_kv: e.prev_kv.map(kv_to_pb) }
+    pb::Event {
+        r#type: kind as i32,
+        kv: Some(kv_to_pb(e.kv)),
+        prev_kv: e.prev_kv.map(kv_to_pb),
+    }
 }
 
 pub fn put_op(p: pb::PutRequest) -> Op {
-    Op::Put { key: p.key, value: p.value, prev_kv: p.prev_kv }
+    Op::Put {
+        key: p.key,
+        value: p.value,
+        prev_kv: p.prev_kv,
+    }
 }
 
 pub fn delete_op(d: pb::DeleteRequest) -> Op {
-    Op::Delete { key: d.key, prefix: d.prefix, prev_kv: d.prev_kv }
+    Op::Delete {
+        key: d.key,
+        prefix: d.prefix,
+        prev_kv: d.prev_kv,
+    }
 }
 
 fn ops_from_pb(ops: Vec<pb::RequestOp>, field: &str) -> Result<Vec<Op>, ApiError> {
@@ -40,7 +53,9 @@ fn ops_from_pb(ops: Vec<pb::RequestOp>, field: &str) -> Result<Vec<Op>, ApiError
         .map(|(i, op)| match op.request {
             Some(pb::request_op::Request::Put(p)) => Ok(put_op(p)),
             Some(pb::request_op::Request::Delete(d)) => Ok(delete_op(d)),
-            None => Err(ApiError::InvalidArgument(format!("{field}[{i}]: no operation set"))),
+            None => Err(ApiError::InvalidArgument(format!(
+                "{field}[{i}]: no operation set"
+            ))),
         })
         .collect()
 }
@@ -54,7 +69,10 @@ fn compare_from_pb(i: usize, c: pb::Compare) -> Result<Compare, ApiError> {
         Ok(pb::compare::Target::Value) => CompareTarget::Value(c.value),
         Ok(pb::compare::Target::Exists) => CompareTarget::Exists(c.exists),
         Err(_) => {
-            return Err(ApiError::InvalidArgument(format!("{path}.target: unknown target {}", c.target)))
+            return Err(ApiError::InvalidArgument(format!(
+                "{path}.target: unknown target {}",
+                c.target
+            )))
         }
     };
     let result = match pb::compare::Result::try_from(c.result) {
@@ -63,13 +81,24 @@ fn compare_from_pb(i: usize, c: pb::Compare) -> Result<Compare, ApiError> {
         Ok(pb::compare::Result::Greater) => CompareResult::Greater,
         Ok(pb::compare::Result::Less) => CompareResult::Less,
         Err(_) => {
-            return Err(ApiError::InvalidArgument(format!("{path}.result: unknown result {}", c.result)))
+            return Err(ApiError::InvalidArgument(format!(
+                "{path}.result: unknown result {}",
+                c.result
+            )))
         }
     };
-    if matches!(target, CompareTarget::Exists(_)) && !matches!(result, CompareResult::Equal | CompareResult::NotEqual) {
-        return Err(ApiError::InvalidArgument(format!("{path}.result: EXISTS compares only EQUAL or NOT_EQUAL")));
+    if matches!(target, CompareTarget::Exists(_))
+        && !matches!(result, CompareResult::Equal | CompareResult::NotEqual)
+    {
+        return Err(ApiError::InvalidArgument(format!(
+            "{path}.result: EXISTS compares only EQUAL or NOT_EQUAL"
+        )));
     }
-    Ok(Compare { key: c.key, target, result })
+    Ok(Compare {
+        key: c.key,
+        target,
+        result,
+    })
 }
 
 /// A wire transaction as a validated store command.
@@ -96,14 +125,18 @@ pub fn op_result_to_pb(r: OpResult, header: &pb::ResponseHeader, revision: u64) 
             prev_kv: prev_kv.map(kv_to_pb),
             revision,
         }),
-        OpResult::Delete { deleted, prev_kvs } => pb::response_op::Response::Delete(pb::DeleteResponse {
-            header: Some(*header),
-            deleted,
-            prev_kvs: prev_kvs.into_iter().map(kv_to_pb).collect(),
-            revision,
-        }),
+        OpResult::Delete { deleted, prev_kvs } => {
+            pb::response_op::Response::Delete(pb::DeleteResponse {
+                header: Some(*header),
+                deleted,
+                prev_kvs: prev_kvs.into_iter().map(kv_to_pb).collect(),
+                revision,
+            })
+        }
     };
-    pb::ResponseOp { response: Some(response) }
+    pb::ResponseOp {
+        response: Some(response),
+    }
 }
 
 /// The single-op answer of a Put/Delete turned into a transaction.

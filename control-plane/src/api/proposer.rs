@@ -25,7 +25,9 @@ use crate::store::{Command, CommandResponse};
 pub enum ForwardOutcome {
     Applied(CommandResponse),
     /// The receiver is not (or no longer) the leader; nothing was written.
-    NotLeader { leader: Option<NodeId> },
+    NotLeader {
+        leader: Option<NodeId>,
+    },
     Failed(String),
 }
 
@@ -42,8 +44,19 @@ pub struct Proposer {
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
 
 impl Proposer {
-    pub fn new(id: NodeId, raft: KeelRaft, channels: PeerChannels, applied: watch::Receiver<Applied>) -> Self {
-        Self { id, raft, channels, applied, timeout: Duration::from_secs(5) }
+    pub fn new(
+        id: NodeId,
+        raft: KeelRaft,
+        channels: PeerChannels,
+        applied: watch::Receiver<Applied>,
+    ) -> Self {
+        Self {
+            id,
+            raft,
+            channels,
+            applied,
+            timeout: Duration::from_secs(5),
+        }
     }
 
     /// Commits `cmd` through the leader, wherever it is, and returns its result.
@@ -84,32 +97,55 @@ impl Proposer {
         match self.raft.client_write(cmd).await {
             Ok(resp) => ForwardOutcome::Applied(resp.data),
             Err(e) => match e.forward_to_leader() {
-                Some(fwd) => ForwardOutcome::NotLeader { leader: fwd.leader_id },
+                Some(fwd) => ForwardOutcome::NotLeader {
+                    leader: fwd.leader_id,
+                },
                 None => ForwardOutcome::Failed(format!("raft write failed: {e}")),
             },
         }
     }
 
-    async fn forward(&self, leader: NodeId, cmd: &Command) -> Result<ForwardOutcome, tonic::Status> {
+    async fn forward(
+        &self,
+        leader: NodeId,
+        cmd: &Command,
+    ) -> Result<ForwardOutcome, tonic::Status> {
         let mut client = self.peer_client(leader)?;
         let payload = encode(cmd).map_err(|e| tonic::Status::internal(e.to_string()))?;
-        let resp = client.forward(RaftMessage { target: leader, from: self.id, payload }).await?;
+        let resp = client
+            .forward(RaftMessage {
+                target: leader,
+                from: self.id,
+                payload,
+            })
+            .await?;
         decode(&resp.into_inner().payload).map_err(|e| tonic::Status::internal(e.to_string()))
     }
 
-    fn peer_client(&self, peer: NodeId) -> Result<RaftClient<tonic::transport::Channel>, tonic::Status> {
-        let addr = self
-            .member_addr(peer)
-            .ok_or_else(|| tonic::Status::unavailable(format!("replica {peer} has no known address")))?;
-        let ch = self.channels.get(&addr).map_err(|e| tonic::Status::unavailable(e.to_string()))?;
-        Ok(RaftClient::new(ch).max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20))
+    fn peer_client(
+        &self,
+        peer: NodeId,
+    ) -> Result<RaftClient<tonic::transport::Channel>, tonic::Status> {
+        let addr = self.member_addr(peer).ok_or_else(|| {
+            tonic::Status::unavailable(format!("replica {peer} has no known address"))
+        })?;
+        let ch = self
+            .channels
+            .get(&addr)
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        Ok(RaftClient::new(ch)
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20))
     }
 
     /// The address of a member, from the membership this replica knows.
     pub fn member_addr(&self, id: NodeId) -> Option<String> {
         let metrics = self.raft.metrics();
         let m = metrics.borrow_watched();
-        m.membership_config.membership().get_node(&id).map(|n| n.addr.clone())
+        m.membership_config
+            .membership()
+            .get_node(&id)
+            .map(|n| n.addr.clone())
     }
 
     /// The leader's read index, when this replica is the leader (ReadIndex: confirmed by a quorum).
@@ -153,7 +189,13 @@ impl Proposer {
 
     async fn remote_read_index(&self, leader: NodeId) -> Result<u64, tonic::Status> {
         let mut client = self.peer_client(leader)?;
-        let resp = client.read_index(RaftMessage { target: leader, from: self.id, payload: vec![] }).await?;
+        let resp = client
+            .read_index(RaftMessage {
+                target: leader,
+                from: self.id,
+                payload: vec![],
+            })
+            .await?;
         Ok(resp.into_inner().read_index)
     }
 
@@ -187,7 +229,9 @@ impl Proposer {
 
 /// True when the failure happened before the request could reach the peer (safe to retry).
 fn never_sent(status: &tonic::Status) -> bool {
-    let source = std::error::Error::source(status).map(|s| s.to_string()).unwrap_or_default();
+    let source = std::error::Error::source(status)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     let text = format!("{} {source}", status.message());
     status.code() == tonic::Code::Unavailable
         && (text.contains("connect") || text.contains("Connection refused") || text.contains("dns"))

@@ -31,7 +31,11 @@ struct ContinueToken {
 
 impl StoreService {
     fn header(&self, revision: u64) -> pb::ResponseHeader {
-        pb::ResponseHeader { revision, member_id: self.proposer.id(), raft_term: self.proposer.term() }
+        pb::ResponseHeader {
+            revision,
+            member_id: self.proposer.id(),
+            raft_term: self.proposer.term(),
+        }
     }
 
     async fn txn(&self, txn: Txn) -> Result<TxnResult, ApiError> {
@@ -40,7 +44,9 @@ impl StoreService {
         match self.proposer.propose(cmd).await? {
             CommandResponse::Txn(r) => Ok(r),
             CommandResponse::Rejected { reason } => Err(ApiError::FailedPrecondition(reason)),
-            other => Err(ApiError::Internal(format!("unexpected store response {other:?}"))),
+            other => Err(ApiError::Internal(format!(
+                "unexpected store response {other:?}"
+            ))),
         }
     }
 }
@@ -51,16 +57,29 @@ type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchResponse, Status>> 
 impl Store for StoreService {
     async fn put(&self, req: Request<pb::PutRequest>) -> Result<Response<pb::PutResponse>, Status> {
         let op = convert::put_op(req.into_inner());
-        let result = self.txn(Txn { compares: vec![], success: vec![op], failure: vec![] }).await?;
+        let result = self
+            .txn(Txn {
+                compares: vec![],
+                success: vec![op],
+                failure: vec![],
+            })
+            .await?;
         let (revision, op) = single_result(result)?;
         let prev_kv = match op {
             crate::store::OpResult::Put { prev_kv } => prev_kv.map(kv_to_pb),
             _ => None,
         };
-        Ok(Response::new(pb::PutResponse { header: Some(self.header(revision)), prev_kv, revision }))
+        Ok(Response::new(pb::PutResponse {
+            header: Some(self.header(revision)),
+            prev_kv,
+            revision,
+        }))
     }
 
-    async fn range(&self, req: Request<pb::RangeRequest>) -> Result<Response<pb::RangeResponse>, Status> {
+    async fn range(
+        &self,
+        req: Request<pb::RangeRequest>,
+    ) -> Result<Response<pb::RangeResponse>, Status> {
         let req = req.into_inner();
         keel_proto::keys::validate_key(&req.key)
             .map_err(|m| ApiError::InvalidArgument(format!("key: {m}")))?;
@@ -70,8 +89,9 @@ impl Store for StoreService {
         let (revision, after_key) = if req.continue_token.is_empty() {
             (req.revision, None)
         } else {
-            let token: ContinueToken = decode(&req.continue_token)
-                .map_err(|_| ApiError::InvalidArgument("continue_token: not a token this server issued".into()))?;
+            let token: ContinueToken = decode(&req.continue_token).map_err(|_| {
+                ApiError::InvalidArgument("continue_token: not a token this server issued".into())
+            })?;
             (token.revision, Some(token.after_key))
         };
         let query = RangeQuery {
@@ -89,8 +109,11 @@ impl Store for StoreService {
             .map_err(|e| Status::internal(e.to_string()))?
             .map_err(ApiError::from)?;
         let continue_token = match (result.more, result.kvs.last()) {
-            (true, Some(last)) => encode(&ContinueToken { revision: result.revision, after_key: last.key.clone() })
-                .map_err(|e| Status::internal(e.to_string()))?,
+            (true, Some(last)) => encode(&ContinueToken {
+                revision: result.revision,
+                after_key: last.key.clone(),
+            })
+            .map_err(|e| Status::internal(e.to_string()))?,
             _ => Vec::new(),
         };
         Ok(Response::new(pb::RangeResponse {
@@ -102,9 +125,18 @@ impl Store for StoreService {
         }))
     }
 
-    async fn delete(&self, req: Request<pb::DeleteRequest>) -> Result<Response<pb::DeleteResponse>, Status> {
+    async fn delete(
+        &self,
+        req: Request<pb::DeleteRequest>,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
         let op = convert::delete_op(req.into_inner());
-        let result = self.txn(Txn { compares: vec![], success: vec![op], failure: vec![] }).await?;
+        let result = self
+            .txn(Txn {
+                compares: vec![],
+                success: vec![op],
+                failure: vec![],
+            })
+            .await?;
         let (revision, op) = single_result(result)?;
         let (deleted, prev_kvs) = match op {
             crate::store::OpResult::Delete { deleted, prev_kvs } => (deleted, prev_kvs),
@@ -120,14 +152,20 @@ impl Store for StoreService {
 
     async fn txn(&self, req: Request<pb::TxnRequest>) -> Result<Response<pb::TxnResponse>, Status> {
         let Command::Txn(txn) = convert::txn_from_pb(req.into_inner())? else {
-            return Err(Status::internal("txn conversion produced a non-txn command"));
+            return Err(Status::internal(
+                "txn conversion produced a non-txn command",
+            ));
         };
         let r = self.txn(txn).await?;
         let header = self.header(r.revision);
         Ok(Response::new(pb::TxnResponse {
             header: Some(header),
             succeeded: r.succeeded,
-            responses: r.responses.into_iter().map(|op| convert::op_result_to_pb(op, &header, r.revision)).collect(),
+            responses: r
+                .responses
+                .into_iter()
+                .map(|op| convert::op_result_to_pb(op, &header, r.revision))
+                .collect(),
             failed_compares: r.failed_compares,
             revision: r.revision,
         }))
@@ -139,10 +177,17 @@ impl Store for StoreService {
         let req = req.into_inner();
         keel_proto::keys::validate_key(&req.key)
             .map_err(|m| ApiError::InvalidArgument(format!("key: {m}")))?;
-        let mut watcher = Watcher::new(self.mvcc.clone(), &self.hub, req.key, req.prefix, req.start_revision);
+        let mut watcher = Watcher::new(
+            self.mvcc.clone(),
+            &self.hub,
+            req.key,
+            req.prefix,
+            req.start_revision,
+        );
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::WatchResponse, Status>>(64);
         let (member_id, proposer) = (self.proposer.id(), self.proposer.clone());
-        let progress = (req.progress_notify_ms > 0).then(|| Duration::from_millis(req.progress_notify_ms));
+        let progress =
+            (req.progress_notify_ms > 0).then(|| Duration::from_millis(req.progress_notify_ms));
         let with_prev = req.prev_kv;
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(progress.unwrap_or(Duration::from_secs(3600)));
@@ -153,9 +198,16 @@ impl Store for StoreService {
                     _ = ticker.tick(), if progress.is_some() => None,
                     _ = tx.closed() => return,
                 };
-                let header = |revision| pb::ResponseHeader { revision, member_id, raft_term: proposer.term() };
+                let header = |revision| pb::ResponseHeader {
+                    revision,
+                    member_id,
+                    raft_term: proposer.term(),
+                };
                 let msg = match next {
-                    None => Ok(pb::WatchResponse { header: Some(header(proposer.applied_now().revision)), events: vec![] }),
+                    None => Ok(pb::WatchResponse {
+                        header: Some(header(proposer.applied_now().revision)),
+                        events: vec![],
+                    }),
                     Some(Ok(batch)) => Ok(pb::WatchResponse {
                         header: Some(header(batch.revision)),
                         events: batch
@@ -177,10 +229,15 @@ impl Store for StoreService {
                 }
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
-    async fn compact(&self, req: Request<pb::CompactRequest>) -> Result<Response<pb::CompactResponse>, Status> {
+    async fn compact(
+        &self,
+        req: Request<pb::CompactRequest>,
+    ) -> Result<Response<pb::CompactResponse>, Status> {
         let revision = req.into_inner().revision;
         let cmd = Command::Compact { revision };
         cmd.validate().map_err(ApiError::InvalidArgument)?;
@@ -189,8 +246,12 @@ impl Store for StoreService {
                 header: Some(self.header(self.proposer.applied_now().revision)),
                 compact_revision: revision,
             })),
-            CommandResponse::Rejected { reason } => Err(ApiError::FailedPrecondition(reason).into()),
-            other => Err(Status::internal(format!("unexpected store response {other:?}"))),
+            CommandResponse::Rejected { reason } => {
+                Err(ApiError::FailedPrecondition(reason).into())
+            }
+            other => Err(Status::internal(format!(
+                "unexpected store response {other:?}"
+            ))),
         }
     }
 }

@@ -56,12 +56,20 @@ fn status_json(s: &pb::StatusResponse) -> serde_json::Value {
 
 async fn status(servers: &[String], output: Output) -> anyhow::Result<()> {
     let mut any = ClusterClient::new(connect_any(servers).await?);
-    let first = any.status(pb::StatusRequest {}).await.context("status")?.into_inner();
+    let first = any
+        .status(pb::StatusRequest {})
+        .await
+        .context("status")?
+        .into_inner();
     // Ask every member for its own view; an unreachable member is shown as such.
     let mut rows = Vec::new();
     for m in &first.members {
         let view = match connect_one(&m.addr).await {
-            Ok(ch) => ClusterClient::new(ch).status(pb::StatusRequest {}).await.map(|r| r.into_inner()).ok(),
+            Ok(ch) => ClusterClient::new(ch)
+                .status(pb::StatusRequest {})
+                .await
+                .map(|r| r.into_inner())
+                .ok(),
             Err(_) => None,
         };
         rows.push((m.clone(), view));
@@ -84,7 +92,10 @@ async fn status(servers: &[String], output: Output) -> anyhow::Result<()> {
         }
         Output::Table => {
             let mut t = Table::new();
-            t.set_header(["ID", "ADDRESS", "ROLE", "STATE", "TERM", "LAST LOG", "COMMIT", "APPLIED", "SNAPSHOT", "REVISION"]);
+            t.set_header([
+                "ID", "ADDRESS", "ROLE", "STATE", "TERM", "LAST LOG", "COMMIT", "APPLIED",
+                "SNAPSHOT", "REVISION",
+            ]);
             for (m, v) in &rows {
                 match v {
                     Some(s) => t.add_row([
@@ -99,7 +110,12 @@ async fn status(servers: &[String], output: Output) -> anyhow::Result<()> {
                         s.snapshot_index.to_string(),
                         s.revision.to_string(),
                     ]),
-                    None => t.add_row([m.id.to_string(), m.addr.clone(), m.role.clone(), "unreachable".into()]),
+                    None => t.add_row([
+                        m.id.to_string(),
+                        m.addr.clone(),
+                        m.role.clone(),
+                        "unreachable".into(),
+                    ]),
                 };
             }
             println!("{t}");
@@ -114,7 +130,10 @@ async fn status(servers: &[String], output: Output) -> anyhow::Result<()> {
 
 fn print_members(resp: &pb::MembershipResponse, output: Output) {
     match output {
-        Output::Json => println!("{}", json!({"log_index": resp.log_index, "members": members_json(&resp.members)})),
+        Output::Json => println!(
+            "{}",
+            json!({"log_index": resp.log_index, "members": members_json(&resp.members)})
+        ),
         Output::Table => {
             for m in &resp.members {
                 println!("{} {} {}", m.id, m.addr, m.role);
@@ -131,29 +150,49 @@ pub async fn run(cmd: ClusterCommand, servers: &[String], output: Output) -> any
     match cmd {
         ClusterCommand::Status => unreachable!("handled above"),
         ClusterCommand::AddLearner { id, addr } => {
-            let r = client.add_learner(pb::AddLearnerRequest { id, addr }).await.context("add-learner")?;
+            let r = client
+                .add_learner(pb::AddLearnerRequest { id, addr })
+                .await
+                .context("add-learner")?;
             print_members(&r.into_inner(), output);
         }
         ClusterCommand::Promote { id } => {
-            let r = client.promote(pb::PromoteRequest { id }).await.context("promote")?;
+            let r = client
+                .promote(pb::PromoteRequest { id })
+                .await
+                .context("promote")?;
             print_members(&r.into_inner(), output);
         }
         ClusterCommand::Remove { id } => {
-            let r = client.remove(pb::RemoveRequest { id }).await.context("remove")?;
+            let r = client
+                .remove(pb::RemoveRequest { id })
+                .await
+                .context("remove")?;
             print_members(&r.into_inner(), output);
         }
         ClusterCommand::TransferLeader { id } => {
-            let r = client.transfer_leader(pb::TransferLeaderRequest { to: id }).await.context("transfer-leader")?;
+            let r = client
+                .transfer_leader(pb::TransferLeaderRequest { to: id })
+                .await
+                .context("transfer-leader")?;
             println!("leader: {}", r.into_inner().leader_id);
         }
         ClusterCommand::Snapshot(SnapshotCommand::Create) => {
-            let r = client.trigger_snapshot(pb::TriggerSnapshotRequest {}).await.context("snapshot create")?;
+            let r = client
+                .trigger_snapshot(pb::TriggerSnapshotRequest {})
+                .await
+                .context("snapshot create")?;
             println!("snapshot at log index {}", r.into_inner().snapshot_index);
         }
         ClusterCommand::Snapshot(SnapshotCommand::Save { file }) => {
-            let mut stream = client.save_snapshot(pb::SaveSnapshotRequest {}).await.context("snapshot save")?.into_inner();
+            let mut stream = client
+                .save_snapshot(pb::SaveSnapshotRequest {})
+                .await
+                .context("snapshot save")?
+                .into_inner();
             let tmp = file.with_extension("part");
-            let mut out = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+            let mut out = std::fs::File::create(&tmp)
+                .with_context(|| format!("creating {}", tmp.display()))?;
             let mut bytes = 0usize;
             while let Some(chunk) = stream.message().await.context("snapshot save")? {
                 out.write_all(&chunk.data)?;

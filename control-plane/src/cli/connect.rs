@@ -7,7 +7,11 @@ use tonic::transport::{Channel, Endpoint};
 
 /// Parses the `--servers` list.
 pub fn parse_servers(s: &str) -> anyhow::Result<Vec<String>> {
-    let list: Vec<String> = s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+    let list: Vec<String> = s
+        .split(',')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect();
     if list.is_empty() {
         bail!("--servers is empty; give at least one HOST:PORT");
     }

@@ -12,7 +12,12 @@ use clap::{Parser, Subcommand};
 #[command(name = "keelctl", version)]
 pub struct Cli {
     /// Replica addresses (HOST:PORT, comma separated); any replica serves any request.
-    #[arg(long, global = true, env = "KEEL_SERVERS", default_value = "127.0.0.1:7001")]
+    #[arg(
+        long,
+        global = true,
+        env = "KEEL_SERVERS",
+        default_value = "127.0.0.1:7001"
+    )]
     pub servers: String,
     /// Output format.
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = Output::Table)]

@@ -59,11 +59,25 @@ fn kv_json(kv: &pb::KeyValue) -> serde_json::Value {
 }
 
 pub async fn run(cmd: StoreCommand, servers: &[String], output: Output) -> anyhow::Result<()> {
-    let mut client = StoreClient::new(connect_any(servers).await?).max_decoding_message_size(64 << 20);
+    let mut client =
+        StoreClient::new(connect_any(servers).await?).max_decoding_message_size(64 << 20);
     match cmd {
-        StoreCommand::Get { key, prefix, rev, limit, serializable } => {
+        StoreCommand::Get {
+            key,
+            prefix,
+            rev,
+            limit,
+            serializable,
+        } => {
             let resp = client
-                .range(pb::RangeRequest { key: key.into_bytes(), prefix, revision: rev, limit, serializable, ..Default::default() })
+                .range(pb::RangeRequest {
+                    key: key.into_bytes(),
+                    prefix,
+                    revision: rev,
+                    limit,
+                    serializable,
+                    ..Default::default()
+                })
                 .await
                 .context("get")?
                 .into_inner();
@@ -75,14 +89,22 @@ pub async fn run(cmd: StoreCommand, servers: &[String], output: Output) -> anyho
                 ),
                 Output::Table => {
                     for kv in &resp.kvs {
-                        println!("{}\n{}", String::from_utf8_lossy(&kv.key), String::from_utf8_lossy(&kv.value));
+                        println!(
+                            "{}\n{}",
+                            String::from_utf8_lossy(&kv.key),
+                            String::from_utf8_lossy(&kv.value)
+                        );
                     }
                 }
             }
         }
         StoreCommand::Put { key, value } => {
             let resp = client
-                .put(pb::PutRequest { key: key.into_bytes(), value: value.into_bytes(), prev_kv: false })
+                .put(pb::PutRequest {
+                    key: key.into_bytes(),
+                    value: value.into_bytes(),
+                    prev_kv: false,
+                })
                 .await
                 .context("put")?
                 .into_inner();
@@ -93,25 +115,46 @@ pub async fn run(cmd: StoreCommand, servers: &[String], output: Output) -> anyho
         }
         StoreCommand::Del { key, prefix } => {
             let resp = client
-                .delete(pb::DeleteRequest { key: key.into_bytes(), prefix, prev_kv: false })
+                .delete(pb::DeleteRequest {
+                    key: key.into_bytes(),
+                    prefix,
+                    prev_kv: false,
+                })
                 .await
                 .context("del")?
                 .into_inner();
             match output {
-                Output::Json => println!("{}", json!({"deleted": resp.deleted, "revision": resp.revision})),
+                Output::Json => println!(
+                    "{}",
+                    json!({"deleted": resp.deleted, "revision": resp.revision})
+                ),
                 Output::Table => println!("{}", resp.deleted),
             }
         }
-        StoreCommand::Watch { key, prefix, rev, count } => {
+        StoreCommand::Watch {
+            key,
+            prefix,
+            rev,
+            count,
+        } => {
             let mut stream = client
-                .watch(pb::WatchRequest { key: key.into_bytes(), prefix, start_revision: rev, ..Default::default() })
+                .watch(pb::WatchRequest {
+                    key: key.into_bytes(),
+                    prefix,
+                    start_revision: rev,
+                    ..Default::default()
+                })
                 .await
                 .context("watch")?
                 .into_inner();
             let mut seen = 0u64;
             while let Some(resp) = stream.message().await.context("watch")? {
                 for e in resp.events {
-                    let kind = if e.r#type == pb::event::EventType::Delete as i32 { "DELETE" } else { "PUT" };
+                    let kind = if e.r#type == pb::event::EventType::Delete as i32 {
+                        "DELETE"
+                    } else {
+                        "PUT"
+                    };
                     let kv = e.kv.unwrap_or_default();
                     match output {
                         Output::Json => println!("{}", json!({"type": kind, "kv": kv_json(&kv)})),
@@ -130,7 +173,11 @@ pub async fn run(cmd: StoreCommand, servers: &[String], output: Output) -> anyho
             }
         }
         StoreCommand::Compact { revision } => {
-            let resp = client.compact(pb::CompactRequest { revision }).await.context("compact")?.into_inner();
+            let resp = client
+                .compact(pb::CompactRequest { revision })
+                .await
+                .context("compact")?
+                .into_inner();
             println!("compacted up to revision {}", resp.compact_revision);
         }
     }

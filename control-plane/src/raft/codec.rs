@@ -17,7 +17,11 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, std::io::Error> {
     if read != bytes.len() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("{} trailing bytes after a {}-byte record", bytes.len() - read, read),
+            format!(
+                "{} trailing bytes after a {}-byte record",
+                bytes.len() - read,
+                read
+            ),
         ));
     }
     Ok(value)
@@ -34,6 +38,9 @@ mod tests {
         assert_eq!(back, (7, "x".to_string()));
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(decode::<(u64, String)>(&longer).unwrap_err().to_string().contains("trailing"));
+        assert!(decode::<(u64, String)>(&longer)
+            .unwrap_err()
+            .to_string()
+            .contains("trailing"));
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use keel_proto::raft::raft_client::RaftClient;
 use keel_proto::raft::RaftMessage;
 use openraft::alias::{SnapshotOf, VoteOf};
-use openraft::errors::{NetworkError, ReplicationClosed, RPCError, StreamingError, Unreachable};
+use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
@@ -102,11 +102,17 @@ fn from_status(s: tonic::Status) -> RPCError<TypeConfig> {
 impl PeerConnection {
     fn client(&self) -> Result<RaftClient<Channel>, RPCError<TypeConfig>> {
         let ch = self.channels.get(&self.addr).map_err(unreachable)?;
-        Ok(RaftClient::new(ch).max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20))
+        Ok(RaftClient::new(ch)
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20))
     }
 
     fn message<T: serde::Serialize>(&self, value: &T) -> Result<RaftMessage, RPCError<TypeConfig>> {
-        Ok(RaftMessage { target: self.target, from: self.from, payload: encode(value).map_err(network)? })
+        Ok(RaftMessage {
+            target: self.target,
+            from: self.from,
+            payload: encode(value).map_err(network)?,
+        })
     }
 
     async fn unary<Req, Resp, F, Fut>(
@@ -125,7 +131,12 @@ impl PeerConnection {
         let client = self.client()?;
         let resp = tokio::time::timeout(option.hard_ttl(), call(client, msg))
             .await
-            .map_err(|_| network(format!("rpc to replica {} at {} timed out", self.target, self.addr)))?
+            .map_err(|_| {
+                network(format!(
+                    "rpc to replica {} at {} timed out",
+                    self.target, self.addr
+                ))
+            })?
             .map_err(from_status)?;
         decode(&resp.into_inner().payload).map_err(network)
     }
@@ -139,7 +150,10 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.unary(&rpc, &option, |mut c, m| async move { c.append_entries(m).await }).await
+        self.unary(&rpc, &option, |mut c, m| async move {
+            c.append_entries(m).await
+        })
+        .await
     }
 
     async fn vote(
@@ -147,7 +161,8 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.unary(&rpc, &option, |mut c, m| async move { c.vote(m).await }).await
+        self.unary(&rpc, &option, |mut c, m| async move { c.vote(m).await })
+            .await
     }
 
     async fn pre_vote(
@@ -155,7 +170,8 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.unary(&rpc, &option, |mut c, m| async move { c.pre_vote(m).await }).await
+        self.unary(&rpc, &option, |mut c, m| async move { c.pre_vote(m).await })
+            .await
     }
 
     async fn transfer_leader(
@@ -163,7 +179,10 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         req: TransferLeaderRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.unary(&req, &option, |mut c, m| async move { c.transfer_leader(m).await }).await
+        self.unary(&req, &option, |mut c, m| async move {
+            c.transfer_leader(m).await
+        })
+        .await
     }
 
     async fn full_snapshot(
@@ -188,7 +207,11 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
                 match file.read(&mut buf).await {
                     Ok(0) => return,
                     Ok(n) => {
-                        let chunk = RaftMessage { target, from, payload: buf[..n].to_vec() };
+                        let chunk = RaftMessage {
+                            target,
+                            from,
+                            payload: buf[..n].to_vec(),
+                        };
                         if tx.send(chunk).await.is_err() {
                             return;
                         }

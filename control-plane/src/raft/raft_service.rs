@@ -36,9 +36,17 @@ impl RaftService {
         Ok(())
     }
 
-    fn reply<T: serde::Serialize>(&self, to: NodeId, value: &T) -> Result<Response<RaftMessage>, Status> {
+    fn reply<T: serde::Serialize>(
+        &self,
+        to: NodeId,
+        value: &T,
+    ) -> Result<Response<RaftMessage>, Status> {
         let payload = encode(value).map_err(|e| Status::internal(e.to_string()))?;
-        Ok(Response::new(RaftMessage { target: to, from: self.id, payload }))
+        Ok(Response::new(RaftMessage {
+            target: to,
+            from: self.id,
+            payload,
+        }))
     }
 }
 
@@ -52,7 +60,10 @@ fn fatal(e: impl std::fmt::Display) -> Status {
 
 #[tonic::async_trait]
 impl RaftRpc for RaftService {
-    async fn append_entries(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
+    async fn append_entries(
+        &self,
+        req: Request<RaftMessage>,
+    ) -> Result<Response<RaftMessage>, Status> {
         let msg = req.into_inner();
         self.check_target(&msg)?;
         let rpc = decode(&msg.payload).map_err(bad_payload)?;
@@ -76,7 +87,10 @@ impl RaftRpc for RaftService {
         self.reply(msg.from, &resp)
     }
 
-    async fn transfer_leader(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
+    async fn transfer_leader(
+        &self,
+        req: Request<RaftMessage>,
+    ) -> Result<Response<RaftMessage>, Status> {
         let msg = req.into_inner();
         self.check_target(&msg)?;
         let rpc = decode(&msg.payload).map_err(bad_payload)?;
@@ -96,16 +110,25 @@ impl RaftRpc for RaftService {
         self.check_target(&first)?;
         let (vote, meta): (VoteOf<TypeConfig>, SnapshotMetaOf<TypeConfig>) =
             decode(&first.payload).map_err(bad_payload)?;
-        let path = self
-            .snapshot_dir
-            .join(format!("incoming-{}-{}.part", first.from, rand::random::<u64>()));
+        let path = self.snapshot_dir.join(format!(
+            "incoming-{}-{}.part",
+            first.from,
+            rand::random::<u64>()
+        ));
         let written = receive_into(&path, &mut stream).await;
         if let Err(e) = written {
             let _ = tokio::fs::remove_file(&path).await;
             return Err(e);
         }
-        let snapshot = SnapshotOf::<TypeConfig, SnapshotFile> { meta, snapshot: SnapshotFile { path } };
-        let resp = self.raft.install_full_snapshot(vote, snapshot).await.map_err(fatal)?;
+        let snapshot = SnapshotOf::<TypeConfig, SnapshotFile> {
+            meta,
+            snapshot: SnapshotFile { path },
+        };
+        let resp = self
+            .raft
+            .install_full_snapshot(vote, snapshot)
+            .await
+            .map_err(fatal)?;
         self.reply(first.from, &resp)
     }
 
@@ -117,7 +140,10 @@ impl RaftRpc for RaftService {
         self.reply(msg.from, &resp)
     }
 
-    async fn read_index(&self, req: Request<RaftMessage>) -> Result<Response<ReadIndexResponse>, Status> {
+    async fn read_index(
+        &self,
+        req: Request<RaftMessage>,
+    ) -> Result<Response<ReadIndexResponse>, Status> {
         let msg = req.into_inner();
         self.check_target(&msg)?;
         let read_index = self.proposer.local_read_index().await?;

@@ -27,7 +27,11 @@ pub enum DataDirError {
     #[error("{0} is not a Keel data dir (it is not empty and has no {IDENTITY_FILE} file); refusing to touch it")]
     Foreign(PathBuf),
     #[error("data dir {path} belongs to replica {found}, not replica {wanted}")]
-    WrongReplica { path: PathBuf, found: NodeId, wanted: NodeId },
+    WrongReplica {
+        path: PathBuf,
+        found: NodeId,
+        wanted: NodeId,
+    },
     #[error("data dir {path} is corrupt: {detail}")]
     Corrupt { path: PathBuf, detail: String },
     #[error("data dir {path}: {detail}")]
@@ -43,11 +47,18 @@ pub struct OpenedDataDir {
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> DataDirError {
-    DataDirError::Io { path: path.to_path_buf(), detail: e.to_string() }
+    DataDirError::Io {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    }
 }
 
 /// Opens (or, when `may_create`, creates) the data dir of replica `id`.
-pub fn open_data_dir(path: &Path, id: NodeId, may_create: bool) -> Result<OpenedDataDir, DataDirError> {
+pub fn open_data_dir(
+    path: &Path,
+    id: NodeId,
+    may_create: bool,
+) -> Result<OpenedDataDir, DataDirError> {
     let identity_path = path.join(IDENTITY_FILE);
     let is_empty = match std::fs::read_dir(path) {
         Ok(mut entries) => entries.next().is_none(),
@@ -70,10 +81,17 @@ pub fn open_data_dir(path: &Path, id: NodeId, may_create: bool) -> Result<Opened
         };
         let found = parse_identity(&text).ok_or_else(|| DataDirError::Corrupt {
             path: path.to_path_buf(),
-            detail: format!("{IDENTITY_FILE} does not read `{IDENTITY_MAGIC} id=N`: {:?}", text.trim()),
+            detail: format!(
+                "{IDENTITY_FILE} does not read `{IDENTITY_MAGIC} id=N`: {:?}",
+                text.trim()
+            ),
         })?;
         if found != id {
-            return Err(DataDirError::WrongReplica { path: path.to_path_buf(), found, wanted: id });
+            return Err(DataDirError::WrongReplica {
+                path: path.to_path_buf(),
+                found,
+                wanted: id,
+            });
         }
         false
     };
@@ -89,7 +107,11 @@ pub fn open_data_dir(path: &Path, id: NodeId, may_create: bool) -> Result<Opened
         // start refuses as foreign rather than one that looks complete.
         write_identity(&identity_path, id).map_err(|e| io_err(&identity_path, e))?;
     }
-    Ok(OpenedDataDir { db: Arc::new(db), created, snapshot_dir })
+    Ok(OpenedDataDir {
+        db: Arc::new(db),
+        created,
+        snapshot_dir,
+    })
 }
 
 fn parse_identity(text: &str) -> Option<NodeId> {
@@ -120,7 +142,9 @@ pub fn open_db(path: &Path, create: bool) -> Result<DB, String> {
     opts.set_max_background_jobs(2);
     let mut names = vec![CF_RAFT_LOG, CF_RAFT_META];
     names.extend(STATE_MACHINE_CFS);
-    let cfs = names.into_iter().map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+    let cfs = names
+        .into_iter()
+        .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
     DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| e.to_string())
 }
 
@@ -133,7 +157,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r1");
         // Missing without bootstrap flags.
-        assert!(matches!(open_data_dir(&path, 1, false), Err(DataDirError::Missing(_))));
+        assert!(matches!(
+            open_data_dir(&path, 1, false),
+            Err(DataDirError::Missing(_))
+        ));
         let opened = open_data_dir(&path, 1, true).unwrap();
         assert!(opened.created);
         drop(opened);
@@ -141,15 +168,25 @@ mod tests {
         assert!(!open_data_dir(&path, 1, false).unwrap().created);
         // Another replica's dir.
         let err = open_data_dir(&path, 2, false).err().unwrap();
-        assert!(err.to_string().contains("belongs to replica 1, not replica 2"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("belongs to replica 1, not replica 2"),
+            "{err}"
+        );
         // Foreign dir.
         let foreign = dir.path().join("foreign");
         std::fs::create_dir_all(&foreign).unwrap();
         std::fs::write(foreign.join("notes.txt"), "hello").unwrap();
-        assert!(matches!(open_data_dir(&foreign, 1, true), Err(DataDirError::Foreign(_))));
+        assert!(matches!(
+            open_data_dir(&foreign, 1, true),
+            Err(DataDirError::Foreign(_))
+        ));
         // Corrupt identity.
         std::fs::write(path.join(IDENTITY_FILE), "garbage").unwrap();
-        assert!(matches!(open_data_dir(&path, 1, false), Err(DataDirError::Corrupt { .. })));
+        assert!(matches!(
+            open_data_dir(&path, 1, false),
+            Err(DataDirError::Corrupt { .. })
+        ));
     }
 
     #[test]

@@ -40,7 +40,9 @@ pub fn read_applied(
     db: &DB,
     snap: Option<&rocksdb::Snapshot<'_>>,
 ) -> io::Result<(Option<LogIdOf<TypeConfig>>, StoredMembershipOf<TypeConfig>)> {
-    let cf = db.cf_handle(SM_META_CF).ok_or_else(|| io::Error::other("sm_meta missing"))?;
+    let cf = db
+        .cf_handle(SM_META_CF)
+        .ok_or_else(|| io::Error::other("sm_meta missing"))?;
     let get = |key: &[u8]| match snap {
         Some(s) => s.get_cf(&cf, key),
         None => db.get_cf(&cf, key),
@@ -65,10 +67,16 @@ pub fn file_name(meta: &SnapshotMetaOf<TypeConfig>) -> String {
 }
 
 /// Writes a snapshot of the current state machine into `dir`, returning its meta and file.
-pub fn write_snapshot(db: &DB, dir: &Path) -> io::Result<(SnapshotMetaOf<TypeConfig>, SnapshotFile)> {
+pub fn write_snapshot(
+    db: &DB,
+    dir: &Path,
+) -> io::Result<(SnapshotMetaOf<TypeConfig>, SnapshotFile)> {
     let snap = db.snapshot();
     let (last_log_id, last_membership) = read_applied(db, Some(&snap))?;
-    let meta = SnapshotMetaOf::<TypeConfig> { last_log_id, last_membership };
+    let meta = SnapshotMetaOf::<TypeConfig> {
+        last_log_id,
+        last_membership,
+    };
     let tmp = dir.join(format!("building-{}.part", std::process::id()));
     {
         let mut out = HashingWriter::new(BufWriter::new(File::create(&tmp)?));
@@ -77,7 +85,9 @@ pub fn write_snapshot(db: &DB, dir: &Path) -> io::Result<(SnapshotMetaOf<TypeCon
         out.write_all(&(header.len() as u32).to_le_bytes())?;
         out.write_all(&header)?;
         for (index, name) in STATE_MACHINE_CFS.iter().enumerate() {
-            let cf = db.cf_handle(name).ok_or_else(|| io::Error::other(format!("{name} missing")))?;
+            let cf = db
+                .cf_handle(name)
+                .ok_or_else(|| io::Error::other(format!("{name} missing")))?;
             for item in snap.iterator_cf(&cf, rocksdb::IteratorMode::Start) {
                 let (key, value) = item.map_err(io::Error::other)?;
                 if *name == SM_META_CF && key.starts_with(RAFT_META_PREFIX) {
@@ -135,9 +145,15 @@ pub fn read_meta(path: &Path) -> io::Result<SnapshotMetaOf<TypeConfig>> {
 
 /// Adds every record of the snapshot at `path` to `batch` (the caller clears the old state in the
 /// same batch so the replacement is atomic).
-pub fn load_into_batch(db: &DB, path: &Path, batch: &mut WriteBatch) -> io::Result<SnapshotMetaOf<TypeConfig>> {
+pub fn load_into_batch(
+    db: &DB,
+    path: &Path,
+    batch: &mut WriteBatch,
+) -> io::Result<SnapshotMetaOf<TypeConfig>> {
     read_snapshot(path, |name, key, value| {
-        let cf = db.cf_handle(name).ok_or_else(|| io::Error::other(format!("{name} missing")))?;
+        let cf = db
+            .cf_handle(name)
+            .ok_or_else(|| io::Error::other(format!("{name} missing")))?;
         batch.put_cf(&cf, key, value);
         Ok(())
     })
@@ -185,7 +201,10 @@ fn verify_checksum(path: &Path) -> io::Result<()> {
 }
 
 fn corrupt(path: &Path, detail: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("snapshot {}: {detail}", path.display()))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("snapshot {}: {detail}", path.display()),
+    )
 }
 
 /// The newest snapshot file in `dir`, if any.
@@ -196,7 +215,10 @@ pub fn latest_in(dir: &Path) -> io::Result<Option<PathBuf>> {
         if path.extension().and_then(|e| e.to_str()) != Some("snap") {
             continue;
         }
-        if best.as_ref().is_none_or(|b| path.file_name() > b.file_name()) {
+        if best
+            .as_ref()
+            .is_none_or(|b| path.file_name() > b.file_name())
+        {
             best = Some(path);
         }
     }
@@ -221,7 +243,10 @@ struct HashingWriter<W: Write> {
 
 impl<W: Write> HashingWriter<W> {
     fn new(inner: W) -> Self {
-        Self { inner, hasher: Sha256::new() }
+        Self {
+            inner,
+            hasher: Sha256::new(),
+        }
     }
     fn digest(&mut self) -> [u8; 32] {
         self.hasher.clone().finalize().into()

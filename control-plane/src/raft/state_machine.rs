@@ -15,7 +15,9 @@ use rocksdb::{WriteBatch, WriteOptions, DB};
 use tokio::sync::watch;
 
 use crate::raft::codec::encode;
-use crate::raft::snapshot_file::{self, SnapshotFile, KEY_LAST_APPLIED, KEY_MEMBERSHIP, SM_META_CF};
+use crate::raft::snapshot_file::{
+    self, SnapshotFile, KEY_LAST_APPLIED, KEY_MEMBERSHIP, SM_META_CF,
+};
 use crate::raft::TypeConfig;
 use crate::store::{CommandResponse, Mvcc, RevisionEvents, WatchHub};
 
@@ -44,7 +46,13 @@ impl KeelStateMachine {
         let revision = mvcc.revision().map_err(io::Error::other)?;
         let index = last.map(|id| id.index()).unwrap_or(0);
         let (tx, _) = watch::channel(Applied { index, revision });
-        Ok(Self { db, mvcc, hub, snapshot_dir, applied: Arc::new(tx) })
+        Ok(Self {
+            db,
+            mvcc,
+            hub,
+            snapshot_dir,
+            applied: Arc::new(tx),
+        })
     }
 
     /// Subscribes to applied-progress updates.
@@ -53,7 +61,9 @@ impl KeelStateMachine {
     }
 
     fn sm_meta(&self) -> io::Result<&rocksdb::ColumnFamily> {
-        self.db.cf_handle(SM_META_CF).ok_or_else(|| io::Error::other("sm_meta missing"))
+        self.db
+            .cf_handle(SM_META_CF)
+            .ok_or_else(|| io::Error::other("sm_meta missing"))
     }
 
     fn apply_one(
@@ -64,9 +74,11 @@ impl KeelStateMachine {
         let mut batch = WriteBatch::default();
         let (response, events) = match payload {
             EntryPayload::Blank => (CommandResponse::Noop, Vec::new()),
-            EntryPayload::Normal(cmd) => self.mvcc.apply(cmd, &mut batch).map_err(io::Error::other)?,
+            EntryPayload::Normal(cmd) => {
+                self.mvcc.apply(cmd, &mut batch).map_err(io::Error::other)?
+            }
             EntryPayload::Membership(m) => {
-                let stored = StoredMembershipOf::<TypeConfig>::new(Some(log_id.clone()), m.clone());
+                let stored = StoredMembershipOf::<TypeConfig>::new(Some(*log_id), m.clone());
                 batch.put_cf(self.sm_meta()?, KEY_MEMBERSHIP, encode(&stored)?);
                 (CommandResponse::Noop, Vec::new())
             }
@@ -74,7 +86,9 @@ impl KeelStateMachine {
         batch.put_cf(self.sm_meta()?, KEY_LAST_APPLIED, encode(log_id)?);
         // Not synced: the Raft log is durable, and the log id applied is in the same atomic batch,
         // so after a crash the state machine resumes from exactly what it stored.
-        self.db.write_opt(batch, &WriteOptions::default()).map_err(io::Error::other)?;
+        self.db
+            .write_opt(batch, &WriteOptions::default())
+            .map_err(io::Error::other)?;
         let revision = match (&response, events.first()) {
             (_, Some(first)) => first.kv.mod_revision,
             _ => self.applied.borrow().revision,
@@ -82,7 +96,10 @@ impl KeelStateMachine {
         if !events.is_empty() {
             self.hub.publish(RevisionEvents { revision, events });
         }
-        self.applied.send_replace(Applied { index: log_id.index(), revision });
+        self.applied.send_replace(Applied {
+            index: log_id.index(),
+            revision,
+        });
         Ok(response)
     }
 }
@@ -101,7 +118,10 @@ impl RaftSnapshotBuilder<TypeConfig> for KeelStateMachine {
         .await
         .map_err(io::Error::other)??;
         tracing::info!(path = %file.path.display(), last = ?meta.last_log_id, "built snapshot");
-        Ok(SnapshotOf::<TypeConfig, SnapshotFile> { meta, snapshot: file })
+        Ok(SnapshotOf::<TypeConfig, SnapshotFile> {
+            meta,
+            snapshot: file,
+        })
     }
 }
 
@@ -146,9 +166,12 @@ impl RaftStateMachine<TypeConfig> for KeelStateMachine {
             // One atomic batch replaces the whole state machine, so a crash leaves either the old
             // state or the new one.
             let mut batch = WriteBatch::default();
-            mvcc.clear_for_install(&mut batch).map_err(io::Error::other)?;
+            mvcc.clear_for_install(&mut batch)
+                .map_err(io::Error::other)?;
             snapshot_file::load_into_batch(&db, &snapshot.path, &mut batch)?;
-            let cf = db.cf_handle(SM_META_CF).ok_or_else(|| io::Error::other("sm_meta missing"))?;
+            let cf = db
+                .cf_handle(SM_META_CF)
+                .ok_or_else(|| io::Error::other("sm_meta missing"))?;
             match &meta.last_log_id {
                 Some(id) => batch.put_cf(&cf, KEY_LAST_APPLIED, encode(id)?),
                 None => batch.delete_cf(&cf, KEY_LAST_APPLIED),
@@ -166,7 +189,11 @@ impl RaftStateMachine<TypeConfig> for KeelStateMachine {
         .await
         .map_err(io::Error::other)??;
         let revision = self.mvcc.revision().map_err(io::Error::other)?;
-        let index = installed_meta.last_log_id.as_ref().map(|id| id.index()).unwrap_or(0);
+        let index = installed_meta
+            .last_log_id
+            .as_ref()
+            .map(|id| id.index())
+            .unwrap_or(0);
         tracing::info!(index, revision, "installed snapshot");
         self.applied.send_replace(Applied { index, revision });
         Ok(())
@@ -179,6 +206,9 @@ impl RaftStateMachine<TypeConfig> for KeelStateMachine {
             return Ok(None);
         };
         let meta = snapshot_file::read_meta(&path)?;
-        Ok(Some(SnapshotOf::<TypeConfig, SnapshotFile> { meta, snapshot: SnapshotFile { path } }))
+        Ok(Some(SnapshotOf::<TypeConfig, SnapshotFile> {
+            meta,
+            snapshot: SnapshotFile { path },
+        }))
     }
 }

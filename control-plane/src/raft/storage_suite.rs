@@ -18,12 +18,19 @@ fn storage_err(e: impl std::fmt::Display) -> StorageError<TypeConfig> {
 }
 
 impl StoreBuilder<TypeConfig, RocksLogStore, KeelStateMachine, TempDir> for RocksBuilder {
-    async fn build(&self) -> Result<(TempDir, RocksLogStore, KeelStateMachine), StorageError<TypeConfig>> {
+    async fn build(
+        &self,
+    ) -> Result<(TempDir, RocksLogStore, KeelStateMachine), StorageError<TypeConfig>> {
         let dir = TempDir::new().map_err(storage_err)?;
         let opened = open_data_dir(&dir.path().join("replica"), 1, true).map_err(storage_err)?;
         let mvcc = Mvcc::new(opened.db.clone()).map_err(storage_err)?;
-        let sm = KeelStateMachine::new(opened.db.clone(), mvcc, WatchHub::new(16), opened.snapshot_dir)
-            .map_err(storage_err)?;
+        let sm = KeelStateMachine::new(
+            opened.db.clone(),
+            mvcc,
+            WatchHub::new(16),
+            opened.snapshot_dir,
+        )
+        .map_err(storage_err)?;
         let log = RocksLogStore::new(opened.db).map_err(storage_err)?;
         Ok((dir, log, sm))
     }
@@ -31,6 +38,10 @@ impl StoreBuilder<TypeConfig, RocksLogStore, KeelStateMachine, TempDir> for Rock
 
 #[test]
 fn openraft_storage_suite_passes_on_rocksdb() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async { Suite::test_all(RocksBuilder).await.unwrap() });
 }

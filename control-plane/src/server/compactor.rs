@@ -24,7 +24,10 @@ pub async fn run(raft: KeelRaft, mvcc: Mvcc, proposer: Proposer, retention: u64,
         // Compact in steps of at least a tenth of the retention, not on every tick.
         let target = revision.saturating_sub(retention);
         if target > compacted && target - compacted >= (retention / 10).max(1) {
-            match proposer.propose(Command::Compact { revision: target }).await {
+            match proposer
+                .propose(Command::Compact { revision: target })
+                .await
+            {
                 Ok(r) => tracing::info!(target, ?r, "compacted history"),
                 Err(e) => tracing::warn!(target, error = %e, "history compaction failed"),
             }

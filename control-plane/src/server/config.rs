@@ -8,7 +8,11 @@ use crate::raft::NodeId;
 
 /// One replica of a Keel cell.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "keel-server", version, about = "A replica of a Keel cell: Raft-replicated store on RocksDB")]
+#[command(
+    name = "keel-server",
+    version,
+    about = "A replica of a Keel cell: Raft-replicated store on RocksDB"
+)]
 pub struct ServerArgs {
     /// This replica's id (non-zero, unique in the cell).
     #[arg(long)]
@@ -53,7 +57,9 @@ pub struct ServerArgs {
 impl ServerArgs {
     /// The address this replica is known by.
     pub fn advertised(&self) -> String {
-        self.advertise.clone().unwrap_or_else(|| self.listen.to_string())
+        self.advertise
+            .clone()
+            .unwrap_or_else(|| self.listen.to_string())
     }
 
     /// Checks the combination of flags; the message names the flag at fault.
@@ -94,17 +100,32 @@ pub struct InitialCluster(pub BTreeMap<NodeId, String>);
 /// Parses `1=HOST:PORT,2=HOST:PORT`.
 pub fn parse_initial_cluster(s: &str) -> Result<InitialCluster, String> {
     let mut map = BTreeMap::new();
-    for (i, part) in s.split(',').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
+    for (i, part) in s
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .enumerate()
+    {
         let (id, addr) = part
             .split_once('=')
             .ok_or_else(|| format!("member {} ({part:?}) is not ID=HOST:PORT", i + 1))?;
-        let id: NodeId = id.trim().parse().map_err(|_| format!("member {} ({part:?}): id is not a number", i + 1))?;
+        let id: NodeId = id
+            .trim()
+            .parse()
+            .map_err(|_| format!("member {} ({part:?}): id is not a number", i + 1))?;
         if id == 0 {
             return Err(format!("member {} ({part:?}): ids start at 1", i + 1));
         }
         let addr = addr.trim();
-        if addr.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()).is_none() {
-            return Err(format!("member {} ({part:?}): address is not HOST:PORT", i + 1));
+        if addr
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .is_none()
+        {
+            return Err(format!(
+                "member {} ({part:?}): address is not HOST:PORT",
+                i + 1
+            ));
         }
         if map.insert(id, addr.to_string()).is_some() {
             return Err(format!("id {id} is listed twice"));
@@ -125,9 +146,15 @@ mod tests {
     fn parses_and_rejects() {
         let c = parse_initial_cluster("1=127.0.0.1:7001, 2=127.0.0.1:7002").unwrap();
         assert_eq!(c.0.len(), 2);
-        assert!(parse_initial_cluster("1=a:1,1=b:2").unwrap_err().contains("twice"));
-        assert!(parse_initial_cluster("x=a:1").unwrap_err().contains("not a number"));
-        assert!(parse_initial_cluster("1=nohost").unwrap_err().contains("HOST:PORT"));
+        assert!(parse_initial_cluster("1=a:1,1=b:2")
+            .unwrap_err()
+            .contains("twice"));
+        assert!(parse_initial_cluster("x=a:1")
+            .unwrap_err()
+            .contains("not a number"));
+        assert!(parse_initial_cluster("1=nohost")
+            .unwrap_err()
+            .contains("HOST:PORT"));
     }
 
     #[test]

@@ -33,7 +33,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let may_create = args.initial_cluster.is_some() || args.join.is_some();
     let opened = open_data_dir(&args.data_dir, args.id, may_create)?;
     if !opened.created && args.restore.is_some() {
-        bail!("--restore needs an empty data dir, but {} already holds a replica", args.data_dir.display());
+        bail!(
+            "--restore needs an empty data dir, but {} already holds a replica",
+            args.data_dir.display()
+        );
     }
     let db = opened.db.clone();
     let mvcc = Mvcc::new(db.clone()).context("opening the state machine")?;
@@ -41,11 +44,19 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         restore::restore_from(&db, &mvcc, file).map_err(anyhow::Error::msg)?;
     }
     let hub = WatchHub::new(1024);
-    let sm = KeelStateMachine::new(db.clone(), mvcc.clone(), hub.clone(), opened.snapshot_dir.clone())?;
+    let sm = KeelStateMachine::new(
+        db.clone(),
+        mvcc.clone(),
+        hub.clone(),
+        opened.snapshot_dir.clone(),
+    )?;
     let applied = sm.applied();
     let log_store = RocksLogStore::new(db.clone())?;
     let channels = PeerChannels::default();
-    let network = KeelNetwork { self_id: args.id, channels: channels.clone() };
+    let network = KeelNetwork {
+        self_id: args.id,
+        channels: channels.clone(),
+    };
 
     let config = Config {
         cluster_name: "keel".into(),
@@ -68,7 +79,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding --listen {}", args.listen))?;
-    let store = StoreService { proposer: proposer.clone(), mvcc: mvcc.clone(), hub: hub.clone() };
+    let store = StoreService {
+        proposer: proposer.clone(),
+        mvcc: mvcc.clone(),
+        hub: hub.clone(),
+    };
     let cluster = ClusterService {
         id: args.id,
         addr: args.advertised(),
@@ -87,17 +102,35 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
     let server = tonic::transport::Server::builder()
         .tcp_nodelay(true)
-        .add_service(RaftServer::new(raft_rpc).max_decoding_message_size(MAX_MESSAGE).max_encoding_message_size(MAX_MESSAGE))
-        .add_service(StoreServer::new(store).max_decoding_message_size(MAX_MESSAGE).max_encoding_message_size(MAX_MESSAGE))
-        .add_service(ClusterServer::new(cluster).max_decoding_message_size(MAX_MESSAGE).max_encoding_message_size(MAX_MESSAGE))
-        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown_signal());
+        .add_service(
+            RaftServer::new(raft_rpc)
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            StoreServer::new(store)
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            ClusterServer::new(cluster)
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+        )
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown_signal(),
+        );
     let server = tokio::spawn(server);
     tracing::info!(id = args.id, listen = %args.listen, created = opened.created, "replica serving");
 
     if let Some(cluster) = &args.initial_cluster {
         if !raft.is_initialized().await? {
-            let members: BTreeMap<_, _> =
-                cluster.0.iter().map(|(id, addr)| (*id, BasicNode { addr: addr.clone() })).collect();
+            let members: BTreeMap<_, _> = cluster
+                .0
+                .iter()
+                .map(|(id, addr)| (*id, BasicNode { addr: addr.clone() }))
+                .collect();
             match raft.initialize(members).await {
                 Ok(()) => tracing::info!("bootstrapped a new cell"),
                 // Another member's initialisation reached us first: that is the same cell.
@@ -110,9 +143,18 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             tokio::spawn(join_cell(join, args.id, args.advertised()));
         }
     }
-    tokio::spawn(compactor::run(raft.clone(), mvcc, proposer, args.history_retention, Duration::from_secs(5)));
+    tokio::spawn(compactor::run(
+        raft.clone(),
+        mvcc,
+        proposer,
+        args.history_retention,
+        Duration::from_secs(5),
+    ));
 
-    server.await.context("server task")?.context("gRPC server")?;
+    server
+        .await
+        .context("server task")?
+        .context("gRPC server")?;
     tracing::info!("shutting down");
     raft.shutdown().await.ok();
     Ok(())
@@ -124,7 +166,10 @@ async fn join_cell(via: String, id: u64, addr: String) {
         let result = async {
             let mut client = ClusterClient::connect(format!("http://{via}")).await?;
             client
-                .add_learner(keel_proto::cluster::AddLearnerRequest { id, addr: addr.clone() })
+                .add_learner(keel_proto::cluster::AddLearnerRequest {
+                    id,
+                    addr: addr.clone(),
+                })
                 .await
                 .map_err(anyhow::Error::from)
         }

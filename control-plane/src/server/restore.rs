@@ -11,7 +11,8 @@ use crate::store::Mvcc;
 /// Replaces the (empty) state machine with the contents of `file`.
 pub fn restore_from(db: &DB, mvcc: &Mvcc, file: &Path) -> Result<(), String> {
     let mut batch = WriteBatch::default();
-    mvcc.clear_for_install(&mut batch).map_err(|e| e.to_string())?;
+    mvcc.clear_for_install(&mut batch)
+        .map_err(|e| e.to_string())?;
     let meta = snapshot_file::load_into_batch(db, file, &mut batch)
         .map_err(|e| format!("--restore {}: {e}", file.display()))?;
     let mut opts = WriteOptions::default();

@@ -59,10 +59,14 @@ impl Collector<'_> {
         Ok(self.q.after_key.as_deref().is_none_or(|after| key > after))
     }
 
+    /// Whether the next match will be returned (else it is only counted).
+    fn wants_kv(&self) -> bool {
+        !self.q.count_only && (self.q.limit == 0 || (self.out.kvs.len() as u64) < self.q.limit)
+    }
+
     fn push(&mut self, key: &[u8], rec: &KvRecord) {
         self.out.count += 1;
-        let room = self.q.limit == 0 || (self.out.kvs.len() as u64) < self.q.limit;
-        if !self.q.count_only && room {
+        if self.wants_kv() {
             let mut kv = rec.to_key_value(key);
             if self.q.keys_only {
                 kv.value = Vec::new();
@@ -126,6 +130,8 @@ impl Mvcc {
                 match c.in_range(&key) {
                     Err(()) => break,
                     Ok(false) => continue,
+                    // Matches past the limit are only counted: no need to decode them.
+                    Ok(true) if !c.wants_kv() => c.out.count += 1,
                     Ok(true) => c.push(&key, &decode(CF_KV, &key, &raw)?),
                 }
             }

@@ -13,11 +13,18 @@ async fn a_cell_forms_and_every_replica_serves_writes_and_linearizable_reads() {
     // Phase 1: three replicas agree on one leader.
     let cluster = cell(ClusterOptions::default()).await;
     let leader = cluster.leader_id().await.unwrap();
-    let followers: Vec<u64> = cluster.live_ids().into_iter().filter(|id| *id != leader).collect();
+    let followers: Vec<u64> = cluster
+        .live_ids()
+        .into_iter()
+        .filter(|id| *id != leader)
+        .collect();
     assert_eq!(followers.len(), 2);
     let status = cluster.status(leader).await.unwrap();
     assert_eq!(status.state, "leader");
-    assert_eq!(status.members.iter().filter(|m| m.role == "voter").count(), 3);
+    assert_eq!(
+        status.members.iter().filter(|m| m.role == "voter").count(),
+        3
+    );
 
     // Phase 2: a write through a follower is forwarded to the leader and acknowledged.
     let rev = put(&cluster, followers[0], "/t/a", "1").await.unwrap();
@@ -27,14 +34,27 @@ async fn a_cell_forms_and_every_replica_serves_writes_and_linearizable_reads() {
     let kv = get(&cluster, followers[1], "/t/a", false).await.unwrap();
     assert_eq!(value_of(&kv).as_deref(), Some("1"));
     let kv = kv.unwrap();
-    assert_eq!((kv.mod_revision, kv.create_revision, kv.version), (rev, rev, 1));
+    assert_eq!(
+        (kv.mod_revision, kv.create_revision, kv.version),
+        (rev, rev, 1)
+    );
 
     // Phase 4: compare-and-swap on the modify revision.
     let mut store = cluster.store_client(followers[1]).unwrap();
     let cas = |mod_revision: u64, value: &str| pb::TxnRequest {
-        compare: vec![pb::Compare { key: "/t/a".into(), target: 0, result: 0, mod_revision, ..Default::default() }],
+        compare: vec![pb::Compare {
+            key: "/t/a".into(),
+            target: 0,
+            result: 0,
+            mod_revision,
+            ..Default::default()
+        }],
         success: vec![pb::RequestOp {
-            request: Some(pb::request_op::Request::Put(pb::PutRequest { key: "/t/a".into(), value: value.into(), prev_kv: false })),
+            request: Some(pb::request_op::Request::Put(pb::PutRequest {
+                key: "/t/a".into(),
+                value: value.into(),
+                prev_kv: false,
+            })),
         }],
         failure: vec![],
     };
@@ -43,14 +63,24 @@ async fn a_cell_forms_and_every_replica_serves_writes_and_linearizable_reads() {
     let lost = store.txn(cas(rev, "3")).await.unwrap().into_inner();
     assert!(!lost.succeeded, "a stale compare must fail");
     assert_eq!(lost.failed_compares.len(), 1, "{:?}", lost.failed_compares);
-    assert_eq!(value_of(&get(&cluster, leader, "/t/a", false).await.unwrap()).as_deref(), Some("2"));
+    assert_eq!(
+        value_of(&get(&cluster, leader, "/t/a", false).await.unwrap()).as_deref(),
+        Some("2")
+    );
 
     // Phase 5: a prefix range, paginated with a continue token, at one consistent revision.
     for i in 0..5 {
-        put(&cluster, leader, &format!("/t/p/{i}"), &i.to_string()).await.unwrap();
+        put(&cluster, leader, &format!("/t/p/{i}"), &i.to_string())
+            .await
+            .unwrap();
     }
     let first = store
-        .range(pb::RangeRequest { key: "/t/p/".into(), prefix: true, limit: 2, ..Default::default() })
+        .range(pb::RangeRequest {
+            key: "/t/p/".into(),
+            prefix: true,
+            limit: 2,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -60,7 +90,13 @@ async fn a_cell_forms_and_every_replica_serves_writes_and_linearizable_reads() {
     let mut token = first.continue_token;
     while !token.is_empty() {
         let page = store
-            .range(pb::RangeRequest { key: "/t/p/".into(), prefix: true, limit: 2, continue_token: token, ..Default::default() })
+            .range(pb::RangeRequest {
+                key: "/t/p/".into(),
+                prefix: true,
+                limit: 2,
+                continue_token: token,
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();
@@ -68,18 +104,28 @@ async fn a_cell_forms_and_every_replica_serves_writes_and_linearizable_reads() {
         token = page.continue_token;
     }
     let expected: Vec<Vec<u8>> = (0..5).map(|i| format!("/t/p/{i}").into_bytes()).collect();
-    assert_eq!(keys, expected, "pages are read at the first page's revision: the late key is not in them");
+    assert_eq!(
+        keys, expected,
+        "pages are read at the first page's revision: the late key is not in them"
+    );
 
     // Phase 6: a read at a past revision sees the old value.
     let old = store
-        .range(pb::RangeRequest { key: "/t/a".into(), revision: rev, ..Default::default() })
+        .range(pb::RangeRequest {
+            key: "/t/a".into(),
+            revision: rev,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(old.kvs[0].value, b"1");
 
     // Phase 7: serializable reads converge; every replica ends with the same state hash.
-    let (revision, _) = cluster.wait_converged(Duration::from_secs(10)).await.unwrap();
+    let (revision, _) = cluster
+        .wait_converged(Duration::from_secs(10))
+        .await
+        .unwrap();
     let local = get(&cluster, followers[0], "/t/p/9", true).await.unwrap();
     assert_eq!(value_of(&local).as_deref(), Some("late"));
     assert!(revision >= rev + 6);
@@ -95,33 +141,58 @@ async fn compaction_is_replicated_and_reads_before_it_fail_with_compacted() {
 
     // Compact through a follower: a replicated command.
     let mut store = cluster.store_client(follower).unwrap();
-    let resp = store.compact(pb::CompactRequest { revision: r3 }).await.unwrap().into_inner();
+    let resp = store
+        .compact(pb::CompactRequest { revision: r3 })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(resp.compact_revision, r3);
-    wait_until(Duration::from_secs(10), "every replica to record the compaction", async || {
-        for (id, s) in cluster.statuses().await {
-            let s = s?;
-            anyhow::ensure!(s.compact_revision == r3, "replica {id} compact revision {}", s.compact_revision);
-        }
-        Ok(())
-    })
+    wait_until(
+        Duration::from_secs(10),
+        "every replica to record the compaction",
+        async || {
+            for (id, s) in cluster.statuses().await {
+                let s = s?;
+                anyhow::ensure!(
+                    s.compact_revision == r3,
+                    "replica {id} compact revision {}",
+                    s.compact_revision
+                );
+            }
+            Ok(())
+        },
+    )
     .await
     .unwrap();
 
     // Reading or watching from before the compaction fails clearly; at it, it works.
     let err = store
-        .range(pb::RangeRequest { key: "/c/k".into(), revision: r1, ..Default::default() })
+        .range(pb::RangeRequest {
+            key: "/c/k".into(),
+            revision: r1,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::OutOfRange);
     assert!(err.message().contains("compacted"), "{}", err.message());
     let at = store
-        .range(pb::RangeRequest { key: "/c/k".into(), revision: r3, ..Default::default() })
+        .range(pb::RangeRequest {
+            key: "/c/k".into(),
+            revision: r3,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(at.kvs[0].value, b"v3");
     let mut watch = store
-        .watch(pb::WatchRequest { key: "/c/".into(), prefix: true, start_revision: r1, ..Default::default() })
+        .watch(pb::WatchRequest {
+            key: "/c/".into(),
+            prefix: true,
+            start_revision: r1,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -130,9 +201,30 @@ async fn compaction_is_replicated_and_reads_before_it_fail_with_compacted() {
     assert!(err.message().contains("compacted"), "{}", err.message());
 
     // Compacting again below or beyond is refused without harm.
-    let again = store.compact(pb::CompactRequest { revision: r1 }).await.unwrap_err();
-    assert_eq!(again.code(), tonic::Code::FailedPrecondition, "{}", again.message());
-    let future = store.compact(pb::CompactRequest { revision: r3 + 1000 }).await.unwrap_err();
-    assert_eq!(future.code(), tonic::Code::FailedPrecondition, "{}", future.message());
-    assert_eq!(value_of(&get(&cluster, follower, "/c/k", false).await.unwrap()).as_deref(), Some("v3"));
+    let again = store
+        .compact(pb::CompactRequest { revision: r1 })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again.code(),
+        tonic::Code::FailedPrecondition,
+        "{}",
+        again.message()
+    );
+    let future = store
+        .compact(pb::CompactRequest {
+            revision: r3 + 1000,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        future.code(),
+        tonic::Code::FailedPrecondition,
+        "{}",
+        future.message()
+    );
+    assert_eq!(
+        value_of(&get(&cluster, follower, "/c/k", false).await.unwrap()).as_deref(),
+        Some("v3")
+    );
 }

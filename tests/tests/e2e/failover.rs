@@ -20,32 +20,64 @@ async fn killing_the_leader_elects_another_and_loses_no_acknowledged_write() {
             vias.retain(|id| *id != old_leader);
         }
         let key = format!("/f/{i}");
-        if let Some(rev) = put_retrying(&cluster, &vias, &key, &format!("v{i}"), Duration::from_secs(15)).await {
+        if let Some(rev) = put_retrying(
+            &cluster,
+            &vias,
+            &key,
+            &format!("v{i}"),
+            Duration::from_secs(15),
+        )
+        .await
+        {
             acked.push((key, format!("v{i}"), rev));
         }
     }
-    assert!(acked.len() >= 55, "most writes are acknowledged across one failover: {}", acked.len());
+    assert!(
+        acked.len() >= 55,
+        "most writes are acknowledged across one failover: {}",
+        acked.len()
+    );
 
     // Phase 2: a different replica leads.
-    let new_leader = cluster.wait_for_leader(Duration::from_secs(10), Some(old_leader)).await.unwrap();
+    let new_leader = cluster
+        .wait_for_leader(Duration::from_secs(10), Some(old_leader))
+        .await
+        .unwrap();
     assert_ne!(new_leader, old_leader);
 
     // Phase 3: every acknowledged write reads back linearizably from each survivor.
     for via in &vias {
         for (key, value, _) in &acked {
             let kv = get(&cluster, *via, key, false).await.unwrap();
-            assert_eq!(value_of(&kv).as_ref(), Some(value), "{key} via replica {via}");
+            assert_eq!(
+                value_of(&kv).as_ref(),
+                Some(value),
+                "{key} via replica {via}"
+            );
         }
     }
     let revisions: Vec<u64> = acked.iter().map(|(_, _, r)| *r).collect();
-    assert!(revisions.windows(2).all(|w| w[0] < w[1]), "acknowledged revisions increase: {revisions:?}");
+    assert!(
+        revisions.windows(2).all(|w| w[0] < w[1]),
+        "acknowledged revisions increase: {revisions:?}"
+    );
 
     // Phase 4: the killed replica comes back, catches up, and all three agree.
     cluster.restart(old_leader).await.unwrap();
-    cluster.wait_caught_up(old_leader, Duration::from_secs(20)).await.unwrap();
-    cluster.wait_converged(Duration::from_secs(20)).await.unwrap();
+    cluster
+        .wait_caught_up(old_leader, Duration::from_secs(20))
+        .await
+        .unwrap();
+    cluster
+        .wait_converged(Duration::from_secs(20))
+        .await
+        .unwrap();
     for (key, value, _) in &acked {
         let kv = get(&cluster, old_leader, key, true).await.unwrap();
-        assert_eq!(value_of(&kv).as_ref(), Some(value), "{key} on the restarted replica");
+        assert_eq!(
+            value_of(&kv).as_ref(),
+            Some(value),
+            "{key} on the restarted replica"
+        );
     }
 }

@@ -10,7 +10,12 @@ use crate::support::{cell, get, put, value_of};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_restarted_after_the_log_was_purged_catches_up_by_snapshot() {
-    let cluster = cell(ClusterOptions { snapshot_logs: Some(50), keep_logs: Some(10), ..Default::default() }).await;
+    let cluster = cell(ClusterOptions {
+        snapshot_logs: Some(50),
+        keep_logs: Some(10),
+        ..Default::default()
+    })
+    .await;
     let leader = cluster.leader_id().await.unwrap();
     let lagging = crate::support::follower(&cluster).await;
     put(&cluster, leader, "/s/before", "x").await.unwrap();
@@ -19,30 +24,56 @@ async fn a_follower_restarted_after_the_log_was_purged_catches_up_by_snapshot() 
     let behind = cluster.status(lagging).await.unwrap().last_log_index;
     cluster.kill(lagging).await.unwrap();
     for i in 0..300 {
-        put(&cluster, leader, &format!("/s/{i:04}"), &format!("v{i}")).await.unwrap();
+        put(&cluster, leader, &format!("/s/{i:04}"), &format!("v{i}"))
+            .await
+            .unwrap();
     }
     let mut admin = cluster.cluster_client(leader).unwrap();
-    admin.trigger_snapshot(cpb::TriggerSnapshotRequest {}).await.unwrap();
-    wait_until(Duration::from_secs(20), "the leader to purge its log past the lagging follower", async || {
-        let s = cluster.status(leader).await?;
-        anyhow::ensure!(s.purged_index > behind + 10, "purged {} (follower at {behind})", s.purged_index);
-        Ok(())
-    })
+    admin
+        .trigger_snapshot(cpb::TriggerSnapshotRequest {})
+        .await
+        .unwrap();
+    wait_until(
+        Duration::from_secs(20),
+        "the leader to purge its log past the lagging follower",
+        async || {
+            let s = cluster.status(leader).await?;
+            anyhow::ensure!(
+                s.purged_index > behind + 10,
+                "purged {} (follower at {behind})",
+                s.purged_index
+            );
+            Ok(())
+        },
+    )
     .await
     .unwrap();
 
     // Phase 2: restarted, it can only catch up by installing a snapshot.
     cluster.restart(lagging).await.unwrap();
-    cluster.wait_caught_up(lagging, Duration::from_secs(30)).await.unwrap();
+    cluster
+        .wait_caught_up(lagging, Duration::from_secs(30))
+        .await
+        .unwrap();
     let s = cluster.status(lagging).await.unwrap();
-    assert!(s.snapshot_index > behind, "follower installed a snapshot (snapshot index {} > {behind})", s.snapshot_index);
-    cluster.wait_converged(Duration::from_secs(20)).await.unwrap();
+    assert!(
+        s.snapshot_index > behind,
+        "follower installed a snapshot (snapshot index {} > {behind})",
+        s.snapshot_index
+    );
+    cluster
+        .wait_converged(Duration::from_secs(20))
+        .await
+        .unwrap();
     let kv = get(&cluster, lagging, "/s/0299", true).await.unwrap();
     assert_eq!(value_of(&kv).as_deref(), Some("v299"));
 
     // Phase 3: and it keeps following new writes.
     put(&cluster, lagging, "/s/after", "y").await.unwrap();
-    assert_eq!(value_of(&get(&cluster, lagging, "/s/after", false).await.unwrap()).as_deref(), Some("y"));
+    assert_eq!(
+        value_of(&get(&cluster, lagging, "/s/after", false).await.unwrap()).as_deref(),
+        Some("y")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,11 +86,20 @@ async fn a_saved_snapshot_restores_a_new_cell_with_the_same_data() {
         let source = cell(ClusterOptions::default()).await;
         let follower = crate::support::follower(&source).await;
         for i in 0..20 {
-            put(&source, follower, &format!("/r/{i}"), &format!("v{i}")).await.unwrap();
+            put(&source, follower, &format!("/r/{i}"), &format!("v{i}"))
+                .await
+                .unwrap();
         }
-        let converged = source.wait_converged(Duration::from_secs(10)).await.unwrap();
+        let converged = source
+            .wait_converged(Duration::from_secs(10))
+            .await
+            .unwrap();
         let mut admin = source.cluster_client(follower).unwrap();
-        let mut stream = admin.save_snapshot(cpb::SaveSnapshotRequest {}).await.unwrap().into_inner();
+        let mut stream = admin
+            .save_snapshot(cpb::SaveSnapshotRequest {})
+            .await
+            .unwrap()
+            .into_inner();
         let mut bytes = Vec::new();
         while let Some(chunk) = stream.message().await.unwrap() {
             bytes.extend(chunk.data);

@@ -13,22 +13,44 @@ pub async fn cell(opts: ClusterOptions) -> LocalCluster {
 /// A follower of the current leader (the lowest id that does not lead).
 pub async fn follower(cluster: &LocalCluster) -> u64 {
     let leader = cluster.leader_id().await.expect("leader");
-    cluster.live_ids().into_iter().find(|id| *id != leader).expect("a follower")
+    cluster
+        .live_ids()
+        .into_iter()
+        .find(|id| *id != leader)
+        .expect("a follower")
 }
 
-pub async fn put(cluster: &LocalCluster, via: u64, key: &str, value: &str) -> Result<u64, tonic::Status> {
+pub async fn put(
+    cluster: &LocalCluster,
+    via: u64,
+    key: &str,
+    value: &str,
+) -> Result<u64, tonic::Status> {
     let mut c = cluster.store_client(via).expect("client");
     let r = c
-        .put(pb::PutRequest { key: key.into(), value: value.into(), prev_kv: false })
+        .put(pb::PutRequest {
+            key: key.into(),
+            value: value.into(),
+            prev_kv: false,
+        })
         .await?;
     Ok(r.into_inner().revision)
 }
 
 /// Linearizable (default) or serializable read of one key's value.
-pub async fn get(cluster: &LocalCluster, via: u64, key: &str, serializable: bool) -> Result<Option<pb::KeyValue>, tonic::Status> {
+pub async fn get(
+    cluster: &LocalCluster,
+    via: u64,
+    key: &str,
+    serializable: bool,
+) -> Result<Option<pb::KeyValue>, tonic::Status> {
     let mut c = cluster.store_client(via).expect("client");
     let r = c
-        .range(pb::RangeRequest { key: key.into(), serializable, ..Default::default() })
+        .range(pb::RangeRequest {
+            key: key.into(),
+            serializable,
+            ..Default::default()
+        })
         .await?;
     Ok(r.into_inner().kvs.into_iter().next())
 }
@@ -36,21 +58,32 @@ pub async fn get(cluster: &LocalCluster, via: u64, key: &str, serializable: bool
 /// Puts with retries while no leader is reachable ("unavailable"), for use across failovers.
 /// Returns the revision once acknowledged; None when the outcome is unknown (the write may or may
 /// not have been applied) or the deadline passed.
-pub async fn put_retrying(cluster: &LocalCluster, vias: &[u64], key: &str, value: &str, within: Duration) -> Option<u64> {
+pub async fn put_retrying(
+    cluster: &LocalCluster,
+    vias: &[u64],
+    key: &str,
+    value: &str,
+    within: Duration,
+) -> Option<u64> {
     let mut attempt = 0usize;
-    let acked = wait_until(within, format!("an acknowledged put of {key}"), async || {
-        let via = vias[attempt % vias.len()];
-        attempt += 1;
-        match put(cluster, via, key, value).await {
-            Ok(rev) => Ok(Some(rev)),
-            Err(s) if s.code() == tonic::Code::DeadlineExceeded => Ok(None),
-            Err(s) => Err(anyhow::anyhow!("put via {via}: {s}")),
-        }
-    })
+    let acked = wait_until(
+        within,
+        format!("an acknowledged put of {key}"),
+        async || {
+            let via = vias[attempt % vias.len()];
+            attempt += 1;
+            match put(cluster, via, key, value).await {
+                Ok(rev) => Ok(Some(rev)),
+                Err(s) if s.code() == tonic::Code::DeadlineExceeded => Ok(None),
+                Err(s) => Err(anyhow::anyhow!("put via {via}: {s}")),
+            }
+        },
+    )
     .await;
     acked.ok().flatten()
 }
 
 pub fn value_of(kv: &Option<pb::KeyValue>) -> Option<String> {
-    kv.as_ref().map(|kv| String::from_utf8_lossy(&kv.value).to_string())
+    kv.as_ref()
+        .map(|kv| String::from_utf8_lossy(&kv.value).to_string())
 }

@@ -9,7 +9,9 @@ use keel_proto::store as pb;
 use crate::support::{cell, put, put_retrying};
 
 /// The next non-empty batch of events, or the stream's error.
-async fn next_event(s: &mut tonic::Streaming<pb::WatchResponse>) -> Result<Vec<pb::Event>, tonic::Status> {
+async fn next_event(
+    s: &mut tonic::Streaming<pb::WatchResponse>,
+) -> Result<Vec<pb::Event>, tonic::Status> {
     loop {
         match s.message().await? {
             Some(r) if !r.events.is_empty() => return Ok(r.events),
@@ -19,12 +21,21 @@ async fn next_event(s: &mut tonic::Streaming<pb::WatchResponse>) -> Result<Vec<p
     }
 }
 
-async fn open(cluster: &keel_chaos::LocalCluster, via: u64, from: u64) -> tonic::Streaming<pb::WatchResponse> {
+async fn open(
+    cluster: &keel_chaos::LocalCluster,
+    via: u64,
+    from: u64,
+) -> tonic::Streaming<pb::WatchResponse> {
     let mut c = cluster.store_client(via).unwrap();
-    c.watch(pb::WatchRequest { key: "/w/".into(), prefix: true, start_revision: from, ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner()
+    c.watch(pb::WatchRequest {
+        key: "/w/".into(),
+        prefix: true,
+        start_revision: from,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,7 +47,11 @@ async fn a_follower_watch_sees_every_write_once_in_order_across_a_leader_kill_an
     let mut stream = open(&cluster, watched, start).await;
 
     // Phase 1: writes through the survivors-to-be; the leader is killed after 30 of them.
-    let mut vias: Vec<u64> = cluster.live_ids().into_iter().filter(|id| *id != leader).collect();
+    let mut vias: Vec<u64> = cluster
+        .live_ids()
+        .into_iter()
+        .filter(|id| *id != leader)
+        .collect();
     vias.sort();
     let mut acked = Vec::new();
     let mut unknown = Vec::new();
@@ -62,7 +77,10 @@ async fn a_follower_watch_sees_every_write_once_in_order_across_a_leader_kill_an
             .expect("watch stream healthy");
         for e in events {
             let kv = e.kv.unwrap();
-            seen.push((kv.mod_revision, String::from_utf8_lossy(&kv.key).to_string()));
+            seen.push((
+                kv.mod_revision,
+                String::from_utf8_lossy(&kv.key).to_string(),
+            ));
         }
         if !resumed && seen.len() >= 45 {
             resumed = true;
@@ -74,12 +92,21 @@ async fn a_follower_watch_sees_every_write_once_in_order_across_a_leader_kill_an
     assert!(resumed);
 
     // Phase 3: ordered, unique, and complete for every acknowledged write.
-    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "revisions strictly increase");
+    assert!(
+        seen.windows(2).all(|w| w[0].0 < w[1].0),
+        "revisions strictly increase"
+    );
     let seen_keys: Vec<&String> = seen.iter().map(|(_, k)| k).collect();
     for (rev, key) in &acked {
-        assert!(seen.contains(&(*rev, key.clone())), "acknowledged {key}@{rev} missing from the watch");
+        assert!(
+            seen.contains(&(*rev, key.clone())),
+            "acknowledged {key}@{rev} missing from the watch"
+        );
     }
     for key in &seen_keys {
-        assert!(acked.iter().any(|(_, k)| k == *key) || unknown.contains(key), "unexpected event for {key}");
+        assert!(
+            acked.iter().any(|(_, k)| k == *key) || unknown.contains(key),
+            "unexpected event for {key}"
+        );
     }
 }
