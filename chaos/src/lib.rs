@@ -8,6 +8,7 @@ pub mod bench;
 mod binaries;
 mod child_process;
 mod cluster_options;
+mod cluster_waits;
 mod leader_view;
 mod local_cluster;
 mod log_tail;

@@ -20,7 +20,7 @@ use crate::{
     agreed_leader, find_binary, free_port, free_ports,
     log_tail::read_tail,
     replica_rpc::{endpoint, status_at},
-    wait_until, ClusterOptions, LeaderView, ReplicaProcess, WaitAbort,
+    wait_until, ClusterOptions, ReplicaProcess, WaitAbort,
 };
 
 /// Time limit of one Status call made by the helpers here.
@@ -109,7 +109,7 @@ impl LocalCluster {
         }
         let what = "every replica to report a leader that a majority agrees on";
         let ready = wait_until(cluster.opts.start_timeout, what, async || {
-            cluster.check_no_crash()?;
+            cluster.check_no_crash(None)?;
             let statuses = cluster.statuses().await;
             let mut answers = Vec::new();
             for (id, status) in statuses {
@@ -150,10 +150,15 @@ impl LocalCluster {
         Ok(f(r))
     }
 
-    /// Fails with [`WaitAbort`] if a replica whose process we did not stop has exited.
-    fn check_no_crash(&self) -> anyhow::Result<()> {
+    /// Fails with [`WaitAbort`] if a replica (`only` that one, if given) whose process we did not
+    /// stop has exited.
+    pub(crate) fn check_no_crash(&self, only: Option<u64>) -> anyhow::Result<()> {
         let mut crashed = Vec::new();
-        for (id, r) in self.lock().iter_mut() {
+        for (id, r) in self
+            .lock()
+            .iter_mut()
+            .filter(|(id, _)| only.is_none_or(|o| o == **id))
+        {
             if let Some(status) = r.process_mut().and_then(|p| p.try_exit_status()) {
                 crashed.push(format!("replica {id} exited: {status}"));
             }
@@ -295,50 +300,6 @@ impl LocalCluster {
         ids.into_iter().zip(answers).collect()
     }
 
-    /// The leader right now, asked once: the replica that leads the highest term seen, confirmed
-    /// by itself and a majority of the voters (see [`agreed_leader`]).
-    pub async fn current_leader(&self) -> anyhow::Result<LeaderView> {
-        let answers: Vec<StatusResponse> = self
-            .statuses()
-            .await
-            .into_iter()
-            .filter_map(|(_, s)| s.ok())
-            .collect();
-        agreed_leader(&answers, self.voters_guess()).map_err(anyhow::Error::msg)
-    }
-
-    /// Voter count to assume when the leader's Status lists no members.
-    fn voters_guess(&self) -> usize {
-        self.opts.replicas
-    }
-
-    /// The leader's id, retrying up to `opts.leader_timeout`.
-    pub async fn leader_id(&self) -> anyhow::Result<u64> {
-        self.wait_for_leader(self.opts.leader_timeout, None).await
-    }
-
-    /// Waits up to `timeout` for an agreed leader other than `exclude`, and returns its id.
-    pub async fn wait_for_leader(
-        &self,
-        timeout: Duration,
-        exclude: Option<u64>,
-    ) -> anyhow::Result<u64> {
-        let what = match exclude {
-            Some(x) => format!("a leader other than replica {x}"),
-            None => "a leader".to_string(),
-        };
-        wait_until(timeout, what, async || {
-            let view = self.current_leader().await?;
-            anyhow::ensure!(
-                Some(view.leader_id) != exclude,
-                "replica {} still leads",
-                view.leader_id
-            );
-            Ok(view.leader_id)
-        })
-        .await
-    }
-
     /// SIGKILLs replica `id` (SIGCONT first if paused) and waits until it has exited.
     pub async fn kill(&self, id: u64) -> anyhow::Result<()> {
         let process = self.with_replica(id, |r| r.clear_process())?;
@@ -404,7 +365,7 @@ impl LocalCluster {
     async fn wait_answers(&self, id: u64) -> anyhow::Result<()> {
         let what = format!("replica {id} to answer Status");
         let answered = wait_until(self.opts.start_timeout, what, async || {
-            self.check_no_crash()?;
+            self.check_no_crash(Some(id))?;
             self.status(id).await.map(|_| ())
         })
         .await;
@@ -414,64 +375,6 @@ impl LocalCluster {
                 self.log_tail(id, TAIL_LINES)
             )
         })
-    }
-
-    /// Waits until every live replica reports the same store revision and state hash, and
-    /// returns them. (Under a steady write load this may never happen: stop writing first.)
-    pub async fn wait_converged(&self, timeout: Duration) -> anyhow::Result<(u64, String)> {
-        wait_until(
-            timeout,
-            "every live replica to reach the same revision and state hash",
-            async || {
-                let statuses = self.statuses().await;
-                anyhow::ensure!(!statuses.is_empty(), "no live replica");
-                let mut seen = Vec::new();
-                for (id, s) in statuses {
-                    let s = s.with_context(|| format!("replica {id}"))?;
-                    seen.push((id, s.revision, s.state_hash));
-                }
-                let (_, rev, hash) = seen[0].clone();
-                if seen.iter().all(|(_, r, h)| *r == rev && *h == hash) {
-                    Ok((rev, hash))
-                } else {
-                    let list: Vec<String> = seen
-                        .iter()
-                        .map(|(id, r, h)| format!("{id}: rev {r} hash {h}"))
-                        .collect();
-                    anyhow::bail!("replicas differ: {}", list.join("; "))
-                }
-            },
-        )
-        .await
-    }
-
-    /// Waits until replica `id` has applied at least the highest revision the other live
-    /// replicas report when this is called, and returns its revision then. Works under load.
-    pub async fn wait_caught_up(&self, id: u64, timeout: Duration) -> anyhow::Result<u64> {
-        let started = tokio::time::Instant::now();
-        let target = wait_until(timeout, "the other replicas' revision", async || {
-            let mut best = None;
-            for (other, s) in self.statuses().await {
-                if other != id {
-                    let rev = s?.revision;
-                    best = Some(best.map_or(rev, |b: u64| b.max(rev)));
-                }
-            }
-            best.context("no other live replica")
-        })
-        .await?;
-        let left = timeout.saturating_sub(started.elapsed());
-        wait_until(
-            left,
-            format!("replica {id} to reach revision {target}"),
-            async || {
-                self.check_no_crash()?;
-                let rev = self.status(id).await?.revision;
-                anyhow::ensure!(rev >= target, "replica {id} is at revision {rev}");
-                Ok(rev)
-            },
-        )
-        .await
     }
 
     /// Stops every process this cluster started (SIGCONT if paused, SIGKILL, wait). Idempotent;

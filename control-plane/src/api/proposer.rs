@@ -63,13 +63,20 @@ impl Proposer {
     pub async fn propose(&self, cmd: Command) -> Result<CommandResponse, ApiError> {
         let deadline = Instant::now() + self.timeout;
         loop {
-            let leader = match self.propose_local(cmd.clone()).await {
+            let local = tokio::time::timeout_at(deadline, self.propose_local(cmd.clone())).await;
+            let Ok(local) = local else {
+                return Err(ApiError::OutcomeUnknown(format!(
+                    "the write was not committed within {:?}: it may or may not be applied",
+                    self.timeout
+                )));
+            };
+            let leader = match local {
                 ForwardOutcome::Applied(r) => return Ok(r),
                 ForwardOutcome::Failed(m) => return Err(ApiError::Unavailable(m)),
                 ForwardOutcome::NotLeader { leader } => leader,
             };
             if let Some(leader) = leader.filter(|l| *l != self.id) {
-                match self.forward(leader, &cmd).await {
+                match self.forward(leader, &cmd, deadline).await {
                     Ok(ForwardOutcome::Applied(r)) => return Ok(r),
                     Ok(ForwardOutcome::Failed(m)) => return Err(ApiError::Unavailable(m)),
                     Ok(ForwardOutcome::NotLeader { .. }) => {}
@@ -109,16 +116,20 @@ impl Proposer {
         &self,
         leader: NodeId,
         cmd: &Command,
+        deadline: Instant,
     ) -> Result<ForwardOutcome, tonic::Status> {
         let mut client = self.peer_client(leader)?;
         let payload = encode(cmd).map_err(|e| tonic::Status::internal(e.to_string()))?;
-        let resp = client
-            .forward(RaftMessage {
-                target: leader,
-                from: self.id,
-                payload,
-            })
-            .await?;
+        let call = client.forward(RaftMessage {
+            target: leader,
+            from: self.id,
+            payload,
+        });
+        let resp = tokio::time::timeout_at(deadline, call)
+            .await
+            .map_err(|_| {
+                tonic::Status::deadline_exceeded(format!("leader {leader} did not answer in time"))
+            })??;
         decode(&resp.into_inner().payload).map_err(|e| tonic::Status::internal(e.to_string()))
     }
 
@@ -169,7 +180,11 @@ impl Proposer {
             let leader = self.raft.metrics().borrow_watched().current_leader;
             let attempt = match leader {
                 Some(l) if l == self.id => self.local_read_index().await,
-                Some(l) => self.remote_read_index(l).await,
+                Some(l) => tokio::time::timeout_at(deadline, self.remote_read_index(l))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(tonic::Status::unavailable("leader did not answer in time"))
+                    }),
                 None => Err(tonic::Status::unavailable("no leader")),
             };
             match attempt {
