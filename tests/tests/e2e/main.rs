@@ -6,6 +6,7 @@ mod support;
 mod bad_input;
 mod cell;
 mod failover;
+mod keelctl;
 mod membership;
 mod snapshots;
 mod watch;

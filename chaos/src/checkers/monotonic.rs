@@ -1,0 +1,167 @@
+//! Terms and revisions never go backwards: per replica across samples (they are durable, so not
+//! even across restarts), and across acknowledged writes in real time.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{CheckResult, Checker};
+use crate::history::{format_ns, History, OpId};
+
+/// A value observed somewhere inside `[invoke, complete]`.
+#[derive(Clone, Copy, Debug)]
+struct Observation {
+    invoke: u64,
+    complete: u64,
+    value: u64,
+}
+
+/// Checks, for each replica, that no term or applied revision sample is lower than one taken
+/// strictly before it (the earlier answer arrived before the later request was sent; samples in
+/// flight together are not ordered). Restarts are no exception: terms and revisions are durable.
+/// Also checks the store's revisions as clients saw them: acknowledged writes have distinct
+/// revisions, and a write invoked after another completed has a higher revision.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Monotonic;
+
+impl Checker for Monotonic {
+    fn name(&self) -> &'static str {
+        "monotonic"
+    }
+
+    fn check(&self, history: &History) -> CheckResult {
+        let mut result = CheckResult::new(self.name());
+        let cluster = &history.cluster;
+        let mut terms: BTreeMap<u64, Vec<Observation>> = BTreeMap::new();
+        for s in &cluster.leader_samples {
+            terms.entry(s.replica).or_default().push(Observation {
+                invoke: s.invoke_ns,
+                complete: s.complete_ns,
+                value: s.term,
+            });
+        }
+        let mut revisions: BTreeMap<u64, Vec<Observation>> = BTreeMap::new();
+        for s in cluster.state_samples.iter().chain(&cluster.final_states) {
+            revisions.entry(s.replica).or_default().push(Observation {
+                invoke: s.invoke_ns,
+                complete: s.complete_ns,
+                value: s.revision,
+            });
+        }
+        for (what, per_replica) in [("term", &terms), ("revision", &revisions)] {
+            for (replica, samples) in per_replica {
+                for (earlier, later) in backwards(samples, false) {
+                    let (a, b) = (samples[earlier], samples[later]);
+                    result.violation(format!(
+                        "replica {replica}: {what} went backwards from {} (sampled {}–{}) to {} \
+                         (sampled {}–{})",
+                        a.value,
+                        format_ns(a.invoke),
+                        format_ns(a.complete),
+                        b.value,
+                        format_ns(b.invoke),
+                        format_ns(b.complete),
+                    ));
+                }
+            }
+        }
+        let writes = check_write_revisions(history, &mut result);
+        result.stat("leader_samples", cluster.leader_samples.len() as u64);
+        result.stat(
+            "state_samples",
+            (cluster.state_samples.len() + cluster.final_states.len()) as u64,
+        );
+        result.stat("acknowledged_writes_with_revision", writes);
+        result
+    }
+}
+
+/// Acknowledged writes: distinct revisions, increasing in real time. Returns how many were seen.
+fn check_write_revisions(history: &History, result: &mut CheckResult) -> u64 {
+    let writes: Vec<(OpId, u64)> = history
+        .ops
+        .iter()
+        .enumerate()
+        .filter_map(|(i, op)| op.write_revision().map(|r| (OpId(i), r)))
+        .collect();
+    let describe = |id: OpId| history.ops[id.0].describe(id);
+    let mut by_revision: HashMap<u64, OpId> = HashMap::new();
+    for &(id, rev) in &writes {
+        if let Some(&other) = by_revision.get(&rev) {
+            result.violation(format!(
+                "two acknowledged writes share revision {rev}: {} and {}",
+                describe(other),
+                describe(id)
+            ));
+        } else {
+            by_revision.insert(rev, id);
+        }
+    }
+    let observations: Vec<Observation> = writes
+        .iter()
+        .map(|&(id, rev)| Observation {
+            invoke: history.ops[id.0].invoke_ns,
+            complete: history.ops[id.0].effective_complete_ns(),
+            value: rev,
+        })
+        .collect();
+    for (earlier, later) in backwards(&observations, true) {
+        result.violation(format!(
+            "store revision went backwards: {} completed before {} was invoked, with a higher \
+             revision",
+            describe(writes[earlier].0),
+            describe(writes[later].0)
+        ));
+    }
+    writes.len() as u64
+}
+
+/// Pairs (earlier, later) of indices into `obs` where `earlier` completed strictly before `later`
+/// was invoked but `later` has a lower value (or an equal one, if `strict`). Each `later` is
+/// reported once, against the highest value completed before it.
+fn backwards(obs: &[Observation], strict: bool) -> Vec<(usize, usize)> {
+    let mut by_invoke: Vec<usize> = (0..obs.len()).collect();
+    by_invoke.sort_by_key(|&i| (obs[i].invoke, i));
+    let mut by_complete: Vec<usize> = (0..obs.len()).collect();
+    by_complete.sort_by_key(|&i| (obs[i].complete, i));
+    let mut found = Vec::new();
+    let mut done = 0;
+    // The index of the highest value among observations completed so far.
+    let mut highest: Option<usize> = None;
+    for &later in &by_invoke {
+        while done < by_complete.len() && obs[by_complete[done]].complete < obs[later].invoke {
+            let i = by_complete[done];
+            if highest.is_none_or(|h| obs[i].value > obs[h].value) {
+                highest = Some(i);
+            }
+            done += 1;
+        }
+        if let Some(h) = highest {
+            let (before, now) = (obs[h].value, obs[later].value);
+            if now < before || (strict && now == before) {
+                found.push((h, later));
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(invoke: u64, complete: u64, value: u64) -> Observation {
+        Observation {
+            invoke,
+            complete,
+            value,
+        }
+    }
+
+    #[test]
+    fn only_real_time_ordered_pairs_count() {
+        // Overlapping samples may come back in any order.
+        assert!(backwards(&[o(0, 10, 5), o(5, 8, 4)], false).is_empty());
+        assert_eq!(backwards(&[o(0, 10, 5), o(11, 12, 4)], false), vec![(0, 1)]);
+        assert!(backwards(&[o(0, 10, 5), o(11, 12, 5)], false).is_empty());
+        assert_eq!(backwards(&[o(0, 10, 5), o(11, 12, 5)], true), vec![(0, 1)]);
+    }
+}
