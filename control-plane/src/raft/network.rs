@@ -16,6 +16,9 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
     TransferLeaderResponse, VoteRequest, VoteResponse,
 };
+use futures::{Stream, StreamExt};
+use openraft::base::{BoxFuture, BoxStream};
+use openraft::raft::StreamAppendResult;
 use openraft::{BasicNode, OptionalSend};
 use tokio::io::AsyncReadExt;
 use tonic::transport::{Channel, Endpoint};
@@ -154,6 +157,36 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
             c.append_entries(m).await
         })
         .await
+    }
+
+    fn stream_append<'s, S>(
+        &'s mut self,
+        input: S,
+        _option: RPCOption,
+    ) -> BoxFuture<'s, Result<BoxStream<'s, Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>>, RPCError<TypeConfig>>>
+    where
+        S: Stream<Item = AppendEntriesRequest<TypeConfig>> + OptionalSend + Unpin + 'static,
+    {
+        Box::pin(async move {
+            let mut client = self.client()?;
+            let (target, from) = (self.target, self.from);
+            let requests = input.filter_map(move |req| {
+                let msg = match encode(&req) {
+                    Ok(payload) => Some(RaftMessage { target, from, payload }),
+                    Err(e) => {
+                        tracing::error!(error = %e, "encoding AppendEntries");
+                        None
+                    }
+                };
+                futures::future::ready(msg)
+            });
+            let responses = client.stream_append(requests).await.map_err(from_status)?.into_inner();
+            let results = responses.map(|item| {
+                let msg = item.map_err(from_status)?;
+                decode::<StreamAppendResult<TypeConfig>>(&msg.payload).map_err(network)
+            });
+            Ok(Box::pin(results) as BoxStream<'s, _>)
+        })
     }
 
     async fn vote(

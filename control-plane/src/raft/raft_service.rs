@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use keel_proto::raft::raft_server::Raft as RaftRpc;
 use keel_proto::raft::{RaftMessage, ReadIndexResponse};
 use openraft::alias::{SnapshotMetaOf, SnapshotOf, VoteOf};
+use openraft::raft::AppendEntriesRequest;
 use tokio::io::AsyncWriteExt;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
@@ -58,8 +59,34 @@ fn fatal(e: impl std::fmt::Display) -> Status {
     Status::unavailable(format!("raft is not running: {e}"))
 }
 
+type MessageStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<RaftMessage, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl RaftRpc for RaftService {
+    type StreamAppendStream = MessageStream;
+
+    async fn stream_append(
+        &self,
+        req: Request<Streaming<RaftMessage>>,
+    ) -> Result<Response<MessageStream>, Status> {
+        let (id, raft) = (self.id, self.raft.clone());
+        // Requests are decoded as they arrive; a misaddressed or undecodable one ends the stream.
+        let input = req.into_inner().map_while(move |msg| {
+            let msg = msg.ok()?;
+            if msg.target != id {
+                tracing::warn!(target = msg.target, from = msg.from, "stream_append for another replica");
+                return None;
+            }
+            decode::<AppendEntriesRequest<TypeConfig>>(&msg.payload).ok()
+        });
+        let output = raft.stream_append(input).map(move |result| {
+            let result = result.map_err(fatal)?;
+            let payload = encode(&result).map_err(|e| Status::internal(e.to_string()))?;
+            Ok(RaftMessage { target: 0, from: id, payload })
+        });
+        Ok(Response::new(Box::pin(output)))
+    }
+
     async fn append_entries(
         &self,
         req: Request<RaftMessage>,

@@ -118,7 +118,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 .max_encoding_message_size(MAX_MESSAGE),
         )
         .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            incoming_nodelay(listener),
             shutdown_signal(),
         );
     let server = tokio::spawn(server);
@@ -158,6 +158,20 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     raft.shutdown().await.ok();
     Ok(())
+}
+
+/// Accepted connections with Nagle's algorithm off: replication and forwarding send many small
+/// HTTP/2 frames, and Nagle plus delayed ACKs would stall them for ~40 ms. (Server::tcp_nodelay
+/// only applies to listeners tonic binds itself.)
+fn incoming_nodelay(
+    listener: tokio::net::TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    tokio_stream::wrappers::TcpListenerStream::new(listener).map(|conn| {
+        let conn = conn?;
+        conn.set_nodelay(true)?;
+        Ok(conn)
+    })
 }
 
 /// Asks the cell to add this replica as a learner, retrying until it answers.
