@@ -1,7 +1,6 @@
 //! Smoke test of LocalCluster against the real `keel-server`: start, write, kill the leader,
-//! fail over, pause / resume, restart, converge, add a replica. Needs the binary built first
-//! (`cargo build --bin keel-server`), hence ignored by default:
-//! `cargo test -p keel-chaos --test local_cluster_smoke -- --ignored`.
+//! fail over, pause / resume, restart, converge, add a replica. Needs `keel-server` built first
+//! (scripts/test.sh builds every binary before testing).
 
 use std::time::Duration;
 
@@ -19,7 +18,6 @@ async fn put(cluster: &LocalCluster, via: u64, key: &str) -> anyhow::Result<u64>
 }
 
 #[tokio::test]
-#[ignore = "needs target/<profile>/keel-server: cargo build --bin keel-server"]
 async fn local_cluster_lifecycle() -> anyhow::Result<()> {
     // Phase 1: a 3-replica cell forms and accepts writes through any replica.
     let cluster = LocalCluster::start(ClusterOptions::default()).await?;
