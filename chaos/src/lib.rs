@@ -6,9 +6,11 @@
 
 pub mod bench;
 mod binaries;
+pub mod checkers;
 mod child_process;
 mod cluster_options;
 mod cluster_waits;
+pub mod history;
 mod leader_view;
 mod local_cluster;
 mod log_tail;

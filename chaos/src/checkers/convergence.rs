@@ -34,19 +34,26 @@ impl Checker for Convergence {
         let finals = &cluster.final_states;
         result.stat("replicas_reporting", finals.len() as u64);
         if cluster.replicas.is_empty() && finals.is_empty() {
-            result.inconclusive("no final state was recorded (and no replica list): nothing to compare");
+            result.inconclusive(
+                "no final state was recorded (and no replica list): nothing to compare",
+            );
             return result;
         }
         let reporting: BTreeSet<u64> = finals.iter().map(|s| s.replica).collect();
         for replica in &cluster.replicas {
             if !reporting.contains(replica) {
-                result.violation(format!("replica {replica} gave no state at the final check"));
+                result.violation(format!(
+                    "replica {replica} gave no state at the final check"
+                ));
             }
         }
         // (revision, hash) → replicas.
         let mut groups: BTreeMap<(u64, &str), Vec<u64>> = BTreeMap::new();
         for s in finals {
-            groups.entry((s.revision, &s.state_hash)).or_default().push(s.replica);
+            groups
+                .entry((s.revision, &s.state_hash))
+                .or_default()
+                .push(s.replica);
         }
         if groups.len() > 1 {
             let revisions: BTreeSet<u64> = groups.keys().map(|(r, _)| *r).collect();
@@ -63,7 +70,10 @@ impl Checker for Convergence {
                 .collect();
             result.violation(format!("after heal, {kind}: {}", listed.join("; ")));
         }
-        if let (Some(healed), Some(last)) = (cluster.healed_ns, finals.iter().map(|s| s.complete_ns).max()) {
+        if let (Some(healed), Some(last)) = (
+            cluster.healed_ns,
+            finals.iter().map(|s| s.complete_ns).max(),
+        ) {
             let took = Duration::from_nanos(last.saturating_sub(healed));
             result.stat("converge_ms", took.as_millis() as u64);
             if took > self.deadline {
@@ -77,5 +87,69 @@ impl Checker for Convergence {
             }
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkers::test_history::TestHistory;
+    use crate::checkers::Verdict;
+
+    fn healed(t: &mut TestHistory, at_ms: u64) {
+        t.h.cluster.replicas = vec![1, 2, 3];
+        t.h.cluster.healed_ns = Some(at_ms * 1_000_000);
+    }
+
+    #[test]
+    fn identical_final_states_pass() {
+        let mut t = TestHistory::new();
+        healed(&mut t, 1_000);
+        for r in 1..=3 {
+            t.final_state(r, (1_500, 1_600), 42, "abc");
+        }
+        let r = Convergence::default().check(&t.build());
+        assert_eq!(r.verdict(), Verdict::Pass, "{r:?}");
+        assert_eq!(r.stats["converge_ms"], 600);
+    }
+
+    #[test]
+    fn flags_divergent_hashes_lagging_and_missing_replicas() {
+        let mut t = TestHistory::new();
+        healed(&mut t, 1_000);
+        t.final_state(1, (1_500, 1_600), 42, "abc");
+        t.final_state(2, (1_500, 1_600), 42, "abd");
+        t.final_state(3, (1_500, 1_600), 42, "abc");
+        let r = Convergence::default().check(&t.build());
+        assert_eq!(r.verdict(), Verdict::Fail);
+        assert!(r.violations[0].contains("divergent: different state hashes at the same revision"));
+        assert!(
+            r.violations[0].contains("replicas [2] at rev 42 hash abd"),
+            "{r:?}"
+        );
+
+        let mut t = TestHistory::new();
+        healed(&mut t, 1_000);
+        t.final_state(1, (1_500, 1_600), 42, "abc");
+        t.final_state(2, (1_500, 1_600), 40, "old");
+        let r = Convergence::default().check(&t.build());
+        assert_eq!(r.violation_count, 2, "{r:?}");
+        assert!(r.violations[0].contains("replica 3 gave no state"), "{r:?}");
+        assert!(r.violations[1].contains("not converged"), "{r:?}");
+    }
+
+    #[test]
+    fn flags_slow_convergence_and_says_when_there_is_nothing_to_check() {
+        let mut t = TestHistory::new();
+        healed(&mut t, 1_000);
+        for r in 1..=3 {
+            t.final_state(r, (12_000, 12_001), 42, "abc");
+        }
+        let r = Convergence::default().check(&t.build());
+        assert_eq!(r.verdict(), Verdict::Fail);
+        assert!(r.violations[0].contains("11001 ms after the heal"), "{r:?}");
+
+        let r = Convergence::default().check(&History::default());
+        assert_eq!(r.verdict(), Verdict::Inconclusive);
     }
 }

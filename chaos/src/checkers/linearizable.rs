@@ -2,6 +2,7 @@
 //! search per key (see [`super::wgl_search`]) that says "inconclusive" when the bound is hit.
 
 use super::register_model::{RegState, RegisterHistory};
+use super::revision_facts::RevisionFacts;
 use super::wgl_search::{search, SearchOutcome};
 use super::{CheckResult, Checker};
 use crate::history::{History, OpId};
@@ -22,7 +23,7 @@ impl Default for Linearizable {
     fn default() -> Self {
         Linearizable {
             max_ops_per_key: 5_000,
-            step_budget_per_key: 2_000_000,
+            step_budget_per_key: 20_000_000,
         }
     }
 }
@@ -36,8 +37,9 @@ impl Checker for Linearizable {
         let mut result = CheckResult::new(self.name());
         let (mut keys, mut ops, mut unanswered, mut steps) = (0, 0, 0, 0);
         let (mut bad_keys, mut undecided_keys) = (0, 0);
+        let facts = RevisionFacts::from_history(history);
         for (key, ids) in history.ops_by_key() {
-            let reg = RegisterHistory::build(history, &ids);
+            let reg = RegisterHistory::build(history, &ids, &facts);
             keys += 1;
             ops += reg.len() as u64;
             unanswered += reg.unanswered() as u64;
@@ -79,7 +81,10 @@ impl Checker for Linearizable {
                     steps += n;
                     bad_keys += 1;
                     let last = match deepest.last_op {
-                        Some(i) => format!("the last one placed being {}", describe(history, reg.ids[i])),
+                        Some(i) => format!(
+                            "the last one placed being {}",
+                            describe(history, reg.ids[i])
+                        ),
                         None => "none placed".to_string(),
                     };
                     result.violation(format!(

@@ -165,3 +165,69 @@ mod tests {
         assert_eq!(backwards(&[o(0, 10, 5), o(11, 12, 5)], true), vec![(0, 1)]);
     }
 }
+
+#[cfg(test)]
+mod checker_tests {
+    use super::*;
+    use crate::checkers::test_history::TestHistory;
+    use crate::checkers::Verdict;
+
+    #[test]
+    fn passes_rising_terms_and_revisions() {
+        let mut t = TestHistory::new();
+        t.leader(1, (0, 1), 2, Some(1));
+        t.leader(1, (2, 3), 2, Some(1));
+        t.leader(1, (4, 5), 5, None);
+        t.state(1, (0, 1), 10, "a");
+        t.state(1, (2, 3), 12, "b");
+        t.final_state(1, (4, 5), 12, "b");
+        // Another replica may be behind: only one replica's own samples are compared.
+        t.state(2, (2, 3), 3, "c");
+        t.write(1, "k", "a", 0, 1, 11);
+        t.write(2, "j", "b", 2, 3, 12);
+        let r = Monotonic.check(&t.build());
+        assert_eq!(r.verdict(), Verdict::Pass, "{r:?}");
+    }
+
+    #[test]
+    fn flags_a_term_or_revision_going_backwards() {
+        let mut t = TestHistory::new();
+        t.leader(1, (0, 1), 5, Some(1));
+        // After a restart, say: still not allowed.
+        t.leader(1, (10, 11), 4, None);
+        t.state(2, (0, 1), 12, "b");
+        t.state(2, (10, 11), 9, "a");
+        let r = Monotonic.check(&t.build());
+        assert_eq!(r.violation_count, 2, "{r:?}");
+        assert!(
+            r.violations[0].starts_with("replica 1: term went backwards from 5"),
+            "{r:?}"
+        );
+        assert!(
+            r.violations[1].starts_with("replica 2: revision went backwards from 12"),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn flags_write_revisions_out_of_real_time_order_or_shared() {
+        let mut t = TestHistory::new();
+        t.write(1, "k", "a", 0, 1, 7);
+        t.write(2, "j", "b", 2, 3, 6);
+        let r = Monotonic.check(&t.build());
+        assert_eq!(r.verdict(), Verdict::Fail);
+        assert!(
+            r.violations[0].contains("store revision went backwards"),
+            "{r:?}"
+        );
+
+        let mut t = TestHistory::new();
+        t.write(1, "k", "a", 0, 10, 7);
+        t.write(2, "j", "b", 2, 3, 7);
+        let r = Monotonic.check(&t.build());
+        assert!(
+            r.violations[0].starts_with("two acknowledged writes share revision 7"),
+            "{r:?}"
+        );
+    }
+}

@@ -31,10 +31,16 @@ impl Checker for NoLostWrites {
                 .filter_map(|&id| history.op(id).map(|op| (id, op)))
                 .filter(|(_, op)| op.may_have_written())
                 .collect();
-            let acked = writes.iter().filter(|(_, w)| w.is_acknowledged_write()).count();
+            let acked = writes
+                .iter()
+                .filter(|(_, w)| w.is_acknowledged_write())
+                .count();
             acknowledged += acked as u64;
-            let reads: Vec<&FinalRead> =
-                history.final_reads.iter().filter(|r| r.key == *key).collect();
+            let reads: Vec<&FinalRead> = history
+                .final_reads
+                .iter()
+                .filter(|r| r.key == *key)
+                .collect();
             if reads.is_empty() {
                 if acked > 0 {
                     unread.push(*key);
@@ -71,7 +77,12 @@ impl Checker for NoLostWrites {
             result.inconclusive(format!(
                 "{} key(s) with acknowledged writes have no final read: {}",
                 unread.len(),
-                unread.iter().take(10).map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+                unread
+                    .iter()
+                    .take(10)
+                    .map(|k| format!("{k:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         result.stat("final_reads_checked", checked);
@@ -121,4 +132,109 @@ fn lost_write_message(read: &FinalRead, candidates: &[(OpId, &Op)]) -> String {
         "{seen}, which is none of the writes that may be last: {} — an acknowledged write was lost",
         named.join("; ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkers::test_history::TestHistory;
+    use crate::checkers::Verdict;
+
+    fn check(t: TestHistory) -> CheckResult {
+        NoLostWrites.check(&t.build())
+    }
+
+    #[test]
+    fn passes_when_the_last_write_survives() {
+        let mut t = TestHistory::new();
+        t.write(1, "k", "a", 0, 10, 1);
+        t.write(2, "k", "b", 20, 30, 2);
+        t.final_read("k", Some("b"), Some(2), 100);
+        let r = check(t);
+        assert_eq!(r.verdict(), Verdict::Pass, "{r:?}");
+        assert_eq!(r.stats["acknowledged_writes"], 2);
+    }
+
+    #[test]
+    fn flags_a_lost_acknowledged_write() {
+        let mut t = TestHistory::new();
+        t.write(1, "k", "a", 0, 10, 1);
+        t.write(2, "k", "b", 20, 30, 2);
+        t.final_read("k", Some("a"), Some(1), 100);
+        let r = check(t);
+        assert_eq!(r.verdict(), Verdict::Fail);
+        let msg = &r.violations[0];
+        assert!(
+            msg.contains("final read at 100.000ms returned \"a\" mod_rev 1"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("op #1 (client 2, key \"k\", write \"b\""),
+            "{msg}"
+        );
+
+        // Or the key vanished.
+        let mut t = TestHistory::new();
+        t.write(1, "k", "a", 0, 10, 1);
+        t.final_read("k", None, None, 100);
+        assert_eq!(check(t).verdict(), Verdict::Fail);
+    }
+
+    #[test]
+    fn concurrent_writes_may_either_be_last() {
+        for last in ["a", "b"] {
+            let mut t = TestHistory::new();
+            t.write(1, "k", "a", 0, 30, 1);
+            t.write(2, "k", "b", 10, 20, 2);
+            t.final_read("k", Some(last), None, 100);
+            assert_eq!(check(t).verdict(), Verdict::Pass, "{last}");
+        }
+    }
+
+    #[test]
+    fn unanswered_writes_may_be_last_but_do_not_excuse_absence() {
+        for (last, verdict) in [
+            (Some("x"), Verdict::Pass),
+            (Some("a"), Verdict::Pass),
+            (None, Verdict::Fail),
+        ] {
+            let mut t = TestHistory::new();
+            t.write(1, "k", "a", 0, 10, 1);
+            t.write_unknown(2, "k", "x", 20, 30);
+            t.write_failed(2, "k", "f", 40, 50);
+            t.final_read("k", last, None, 100);
+            assert_eq!(check(t).verdict(), verdict, "{last:?}");
+        }
+        // A failed write is never last.
+        let mut t = TestHistory::new();
+        t.write(1, "k", "a", 0, 10, 1);
+        t.write_failed(2, "k", "f", 40, 50);
+        t.final_read("k", Some("f"), None, 100);
+        assert_eq!(check(t).verdict(), Verdict::Fail);
+    }
+
+    #[test]
+    fn the_revision_must_match_too() {
+        let mut t = TestHistory::new();
+        t.write(1, "k", "a", 0, 10, 1);
+        t.final_read("k", Some("a"), Some(7), 100);
+        assert_eq!(check(t).verdict(), Verdict::Fail);
+    }
+
+    #[test]
+    fn untouched_keys_stay_absent_and_unread_keys_are_inconclusive() {
+        let mut t = TestHistory::new();
+        t.final_read("other", None, Some(0), 100);
+        assert_eq!(check(t).verdict(), Verdict::Pass);
+
+        let mut t = TestHistory::new();
+        t.final_read("other", Some("ghost"), None, 100);
+        assert_eq!(check(t).verdict(), Verdict::Fail);
+
+        let mut t = TestHistory::new();
+        t.write(1, "k", "a", 0, 10, 1);
+        let r = check(t);
+        assert_eq!(r.verdict(), Verdict::Inconclusive);
+        assert!(r.inconclusive[0].contains("\"k\""), "{r:?}");
+    }
 }

@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 
+use super::revision_facts::RevisionFacts;
 use super::wgl_search::SearchOp;
 use crate::history::{CasExpect, History, OpId, OpKind, Outcome, Reply};
 
 /// A mod_revision not known to the model (written by an operation that got no answer): it matches
-/// any revision a later read or compare reports.
+/// any revision a later read or compare reports, except 0 and the revisions known to belong to
+/// other writes (revisions are unique across the store).
 const UNKNOWN_REV: u64 = u64::MAX;
 
 /// The register: a value id (0: the key does not exist) and its mod_revision.
@@ -37,15 +39,26 @@ enum CasResult {
 
 #[derive(Clone, Copy, Debug)]
 enum ModelOp {
-    Read { value: u32, mod_rev: Option<u64> },
-    Write { value: u32, rev: u64 },
-    Cas { compare: Compare, new: u32, rev: u64, result: CasResult },
+    Read {
+        value: u32,
+        mod_rev: Option<u64>,
+    },
+    Write {
+        value: u32,
+        rev: u64,
+    },
+    Cas {
+        compare: Compare,
+        new: u32,
+        rev: u64,
+        result: CasResult,
+    },
 }
 
 /// The operations of one key that constrain the register, ready for the search. Failed
 /// operations (certainly not applied) and unanswered reads constrain nothing and are left out.
-#[derive(Debug, Default)]
-pub(crate) struct RegisterHistory {
+#[derive(Debug)]
+pub(crate) struct RegisterHistory<'h> {
     /// The history's id of each operation taking part.
     pub ids: Vec<OpId>,
     pub intervals: Vec<SearchOp>,
@@ -54,18 +67,25 @@ pub(crate) struct RegisterHistory {
     ops: Vec<ModelOp>,
     /// Value id → value (id 0 is "absent").
     values: Vec<String>,
+    /// What the whole history says about revisions.
+    facts: &'h RevisionFacts,
 }
 
-impl RegisterHistory {
+impl<'h> RegisterHistory<'h> {
     /// The register history of the operations `ids` of `history` (all on one key).
-    pub(crate) fn build(history: &History, ids: &[OpId]) -> Self {
+    pub(crate) fn build(history: &History, ids: &[OpId], facts: &'h RevisionFacts) -> Self {
         let mut reg = RegisterHistory {
+            ids: Vec::new(),
+            intervals: Vec::new(),
+            malformed: Vec::new(),
+            ops: Vec::new(),
             values: vec![String::new()],
-            ..Default::default()
+            facts,
         };
         let mut value_ids: HashMap<String, u32> = HashMap::new();
         for &id in ids {
             let Some(op) = history.op(id) else { continue };
+            let unknown_rev = facts.resolved.get(&id).copied().unwrap_or(UNKNOWN_REV);
             let mut intern = |v: Option<&str>| -> u32 {
                 let Some(v) = v else { return 0 };
                 if let Some(&i) = value_ids.get(v) {
@@ -78,12 +98,16 @@ impl RegisterHistory {
             };
             let model_op = match (&op.kind, &op.outcome) {
                 (_, Outcome::Fail) | (OpKind::Read, Outcome::Unknown) => continue,
-                (OpKind::Read, Outcome::Ok(Reply::Read { value, mod_revision })) => {
-                    ModelOp::Read {
-                        value: intern(value.as_deref()),
-                        mod_rev: *mod_revision,
-                    }
-                }
+                (
+                    OpKind::Read,
+                    Outcome::Ok(Reply::Read {
+                        value,
+                        mod_revision,
+                    }),
+                ) => ModelOp::Read {
+                    value: intern(value.as_deref()),
+                    mod_rev: *mod_revision,
+                },
                 (OpKind::Write { value }, Outcome::Ok(Reply::Written { revision })) => {
                     ModelOp::Write {
                         value: intern(Some(value)),
@@ -92,17 +116,24 @@ impl RegisterHistory {
                 }
                 (OpKind::Write { value }, Outcome::Unknown) => ModelOp::Write {
                     value: intern(Some(value)),
-                    rev: UNKNOWN_REV,
+                    rev: unknown_rev,
                 },
-                (OpKind::Cas { expected, new_value }, outcome) => {
+                (
+                    OpKind::Cas {
+                        expected,
+                        new_value,
+                    },
+                    outcome,
+                ) => {
                     let (result, rev) = match outcome {
-                        Outcome::Ok(Reply::Cas { succeeded: true, revision }) => {
-                            (CasResult::Held, revision.unwrap_or(UNKNOWN_REV))
-                        }
-                        Outcome::Ok(Reply::Cas { succeeded: false, .. }) => {
-                            (CasResult::Failed, UNKNOWN_REV)
-                        }
-                        Outcome::Unknown => (CasResult::Unanswered, UNKNOWN_REV),
+                        Outcome::Ok(Reply::Cas {
+                            succeeded: true,
+                            revision,
+                        }) => (CasResult::Held, revision.unwrap_or(unknown_rev)),
+                        Outcome::Ok(Reply::Cas {
+                            succeeded: false, ..
+                        }) => (CasResult::Failed, UNKNOWN_REV),
+                        Outcome::Unknown => (CasResult::Unanswered, unknown_rev),
                         _ => {
                             reg.malformed.push(id);
                             continue;
@@ -139,6 +170,7 @@ impl RegisterHistory {
             reg.intervals.push(SearchOp {
                 invoke: op.invoke_ns,
                 complete,
+                blind: matches!(model_op, ModelOp::Write { .. }),
             });
         }
         reg
@@ -150,7 +182,10 @@ impl RegisterHistory {
 
     /// Operations that got no answer (and so may or may not have taken effect).
     pub(crate) fn unanswered(&self) -> usize {
-        self.intervals.iter().filter(|i| i.complete.is_none()).count()
+        self.intervals
+            .iter()
+            .filter(|i| i.complete.is_none())
+            .count()
     }
 
     /// The register after operation `i` takes effect in `s`, or `None` if its recorded answer is
@@ -163,7 +198,9 @@ impl RegisterHistory {
                 }
                 match mod_rev {
                     None => Some(s),
-                    Some(r) if s.rev == UNKNOWN_REV || s.rev == r => Some(RegState { value, rev: r }),
+                    Some(r) if s.rev == r || (s.rev == UNKNOWN_REV && self.may_be_unknown(r)) => {
+                        Some(RegState { value, rev: r })
+                    }
                     Some(_) => None,
                 }
             }
@@ -176,7 +213,9 @@ impl RegisterHistory {
             } => {
                 let (may_hold, may_fail) = match compare {
                     Compare::Value(v) => (s.value == v, s.value != v),
-                    Compare::ModRevision(_) if s.rev == UNKNOWN_REV => (true, true),
+                    Compare::ModRevision(r) if s.rev == UNKNOWN_REV => {
+                        (self.may_be_unknown(r), true)
+                    }
                     Compare::ModRevision(r) => (s.rev == r, s.rev != r),
                 };
                 let written = RegState { value: new, rev };
@@ -188,6 +227,11 @@ impl RegisterHistory {
                 }
             }
         }
+    }
+
+    /// Whether `rev` may be the revision of a write whose revision was not recorded.
+    fn may_be_unknown(&self, rev: u64) -> bool {
+        rev != 0 && !self.facts.bound.contains(&rev)
     }
 
     /// The register for messages, e.g. `"v3" mod_rev 17` or `absent mod_rev 0`.

@@ -21,7 +21,11 @@ impl Checker for SingleLeader {
         let mut leaders: BTreeMap<u64, BTreeMap<u64, &LeaderSample>> = BTreeMap::new();
         for s in &history.cluster.leader_samples {
             if let Some(leader) = s.leader {
-                leaders.entry(s.term).or_default().entry(leader).or_insert(s);
+                leaders
+                    .entry(s.term)
+                    .or_default()
+                    .entry(leader)
+                    .or_insert(s);
             }
         }
         for (term, named) in &leaders {
@@ -44,8 +48,49 @@ impl Checker for SingleLeader {
                 ));
             }
         }
-        result.stat("leader_samples", history.cluster.leader_samples.len() as u64);
+        result.stat(
+            "leader_samples",
+            history.cluster.leader_samples.len() as u64,
+        );
         result.stat("terms_with_a_leader", leaders.len() as u64);
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkers::test_history::TestHistory;
+    use crate::checkers::Verdict;
+
+    #[test]
+    fn one_leader_per_term_passes() {
+        let mut t = TestHistory::new();
+        t.leader(1, (0, 1), 3, Some(1));
+        t.leader(2, (0, 1), 3, Some(1));
+        t.leader(3, (0, 1), 3, None);
+        t.leader(2, (5, 6), 4, Some(2));
+        t.leader(1, (7, 8), 4, Some(2));
+        let r = SingleLeader.check(&t.build());
+        assert_eq!(r.verdict(), Verdict::Pass, "{r:?}");
+        assert_eq!(r.stats["terms_with_a_leader"], 2);
+    }
+
+    #[test]
+    fn flags_two_leaders_in_one_term() {
+        let mut t = TestHistory::new();
+        t.leader(1, (0, 1), 3, Some(1));
+        t.leader(2, (2, 3), 3, Some(2));
+        let r = SingleLeader.check(&t.build());
+        assert_eq!(r.verdict(), Verdict::Fail);
+        let msg = &r.violations[0];
+        assert!(
+            msg.starts_with("term 3 has 2 leaders: replica 1 (per replica 1"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("replica 2 (per replica 2, sampled 2.000ms–3.000ms)"),
+            "{msg}"
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! Watch guarantees: every watcher gets the changes under its prefix in revision order, each
+//! Watch guarantees: every watcher gets the changes to what it watches in revision order, each
 //! once, without gaps, and resumes after a reconnect exactly after the last revision it saw.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,9 +14,9 @@ struct Committed {
 
 /// Checks every [`WatchLog`] against the committed changes known from the whole history:
 /// acknowledged writes whose revision is known, and events any watcher received. For each log:
-/// keys are under the prefix; revisions never decrease and no (revision, key) comes twice; no
+/// every key is one it watches; revisions never decrease and no (revision, key) comes twice; no
 /// event at or below a progress notification arrives later; a reconnect asks for exactly one
-/// past the last revision seen; and no committed change under the prefix between the first
+/// past the last revision seen; and no committed change it watches between the first
 /// revision asked for (or first received) and the last revision seen is missing. Also checks that
 /// everyone agrees on the value of each (revision, key).
 #[derive(Clone, Copy, Debug, Default)]
@@ -54,18 +54,18 @@ fn committed_changes(
     result: &mut CheckResult,
 ) -> BTreeMap<(u64, String), Committed> {
     let mut committed: BTreeMap<(u64, String), Committed> = BTreeMap::new();
-    let mut learn = |rev: u64, key: &str, value: Option<String>, source: String| {
-        match committed.get(&(rev, key.to_string())) {
-            Some(known) if known.value != value => result.violation(format!(
-                "revision {rev} of key {key:?} is {} according to {source} but {} according to {}",
-                show_value(value.as_deref()),
-                show_value(known.value.as_deref()),
-                known.source
-            )),
-            Some(_) => {}
-            None => {
-                committed.insert((rev, key.to_string()), Committed { value, source });
-            }
+    let mut learn = |rev: u64, key: &str, value: Option<String>, source: String| match committed
+        .get(&(rev, key.to_string()))
+    {
+        Some(known) if known.value != value => result.violation(format!(
+            "revision {rev} of key {key:?} is {} according to {source} but {} according to {}",
+            show_value(value.as_deref()),
+            show_value(known.value.as_deref()),
+            known.source
+        )),
+        Some(_) => {}
+        None => {
+            committed.insert((rev, key.to_string()), Committed { value, source });
         }
     };
     for (i, op) in history.ops.iter().enumerate() {
@@ -76,7 +76,11 @@ fn committed_changes(
     }
     for log in &history.watches {
         for ev in log.events() {
-            let source = format!("{} (received at {})", watcher_name(log), format_ns(ev.at_ns));
+            let source = format!(
+                "{} (received at {})",
+                watcher_name(log),
+                format_ns(ev.at_ns)
+            );
             learn(ev.revision, &ev.key, ev.value.clone(), source);
         }
     }
@@ -85,8 +89,11 @@ fn committed_changes(
 
 fn watcher_name(log: &WatchLog) -> String {
     format!(
-        "watcher {} (prefix {:?}, opened on replica {})",
-        log.watcher, log.prefix, log.replica
+        "watcher {} ({} {:?}, opened on replica {})",
+        log.watcher,
+        if log.prefix { "prefix" } else { "key" },
+        log.key,
+        log.replica
     )
 }
 
@@ -108,9 +115,9 @@ fn check_log(
                 let at = format_ns(ev.at_ns);
                 let (rev, key) = (ev.revision, &ev.key);
                 first_event.get_or_insert(rev);
-                if !key.starts_with(&log.prefix) {
+                if !log.covers(key) {
                     result.violation(format!(
-                        "{name}: at {at} got rev {rev} of key {key:?}, outside the watched prefix"
+                        "{name}: at {at} got rev {rev} of key {key:?}, which it does not watch"
                     ));
                 }
                 if !seen.insert((rev, key.clone())) {
@@ -155,7 +162,7 @@ fn check_log(
             }
         }
     }
-    // Gaps: committed changes under the prefix inside the window this watcher vouched for.
+    // Gaps: committed changes it watches inside the window this watcher vouched for.
     let lo = if log.start_revision > 0 {
         Some(log.start_revision)
     } else {
@@ -169,7 +176,7 @@ fn check_log(
         if *rev > hi {
             break;
         }
-        if !key.starts_with(&log.prefix) || seen.contains(&(*rev, key.clone())) {
+        if !log.covers(key) || seen.contains(&(*rev, key.clone())) {
             continue;
         }
         let before = received.range(..*rev).next_back();
@@ -182,5 +189,157 @@ fn check_log(
             before.map_or("none".to_string(), |r| r.to_string()),
             after.map_or("none".to_string(), |r| r.to_string()),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkers::test_history::TestHistory;
+    use crate::checkers::Verdict;
+
+    /// Acknowledged writes: /p/a at rev 1, /p/b at rev 2, /q/x at rev 3, /p/a at rev 4.
+    fn writes() -> TestHistory {
+        let mut t = TestHistory::new();
+        t.write(1, "/p/a", "a1", 0, 1, 1);
+        t.write(1, "/p/b", "b1", 2, 3, 2);
+        t.write(2, "/q/x", "x1", 4, 5, 3);
+        t.write(2, "/p/a", "a2", 6, 7, 4);
+        t
+    }
+
+    fn log(events: &[(u64, &str, &str)]) -> WatchLog {
+        let mut log = WatchLog::new(7, 2, "/p/", true, 1);
+        for (i, (rev, key, value)) in events.iter().enumerate() {
+            log.push_event(i as u64, *rev, *key, Some(value.to_string()));
+        }
+        log
+    }
+
+    fn check(t: TestHistory, logs: Vec<WatchLog>) -> CheckResult {
+        let mut h = t.build();
+        h.watches = logs;
+        WatchOrder.check(&h)
+    }
+
+    #[test]
+    fn passes_complete_ordered_logs_with_a_clean_resume() {
+        let full = log(&[(1, "/p/a", "a1"), (2, "/p/b", "b1"), (4, "/p/a", "a2")]);
+        let mut resumed = log(&[(1, "/p/a", "a1"), (2, "/p/b", "b1")]);
+        resumed.push_progress(10, 3);
+        resumed.push_reconnect(11, 3, resumed.resume_revision());
+        resumed.push_event(12, 4, "/p/a", Some("a2".into()));
+        // A transaction's keys share one revision.
+        let mut txn = WatchLog::new(8, 1, "/t/", true, 10);
+        txn.push_event(1, 10, "/t/a", None);
+        txn.push_event(1, 10, "/t/b", Some("v".into()));
+        let r = check(writes(), vec![full, resumed, txn]);
+        assert_eq!(r.verdict(), Verdict::Pass, "{r:?}");
+        assert_eq!(r.stats["reconnects"], 1);
+    }
+
+    #[test]
+    fn flags_a_gap_against_acknowledged_writes() {
+        let r = check(writes(), vec![log(&[(1, "/p/a", "a1"), (4, "/p/a", "a2")])]);
+        assert_eq!(r.verdict(), Verdict::Fail);
+        let msg = &r.violations[0];
+        assert!(
+            msg.starts_with(
+                "watcher 7 (prefix \"/p/\", opened on replica 2): missing rev 2 of key \"/p/b\""
+            ),
+            "{msg}"
+        );
+        assert!(msg.contains("received revs 1 and 4 around it"), "{msg}");
+        assert!(msg.contains("op #1 (client 1"), "{msg}");
+    }
+
+    #[test]
+    fn flags_a_gap_against_another_watcher() {
+        let t = TestHistory::new();
+        let mut other = WatchLog::new(9, 1, "/", true, 1);
+        other.push_event(0, 1, "/p/a", Some("a".into()));
+        other.push_event(0, 2, "/p/b", Some("b".into()));
+        other.push_event(0, 3, "/p/c", Some("c".into()));
+        let r = check(t, vec![other, log(&[(1, "/p/a", "a"), (3, "/p/c", "c")])]);
+        assert_eq!(r.violation_count, 1, "{r:?}");
+        assert!(
+            r.violations[0].contains("missing rev 2 of key \"/p/b\""),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_gap_before_a_progress_notification_counts() {
+        let mut l = log(&[(1, "/p/a", "a1")]);
+        l.push_progress(5, 2);
+        let r = check(writes(), vec![l]);
+        assert!(r.violations[0].contains("missing rev 2"), "{r:?}");
+    }
+
+    #[test]
+    fn flags_duplicates_and_disorder() {
+        let r = check(
+            writes(),
+            vec![log(&[
+                (1, "/p/a", "a1"),
+                (2, "/p/b", "b1"),
+                (2, "/p/b", "b1"),
+            ])],
+        );
+        assert!(
+            r.violations[0].contains("a second time (duplicate)"),
+            "{r:?}"
+        );
+
+        let r = check(writes(), vec![log(&[(2, "/p/b", "b1"), (1, "/p/a", "a1")])]);
+        assert!(
+            r.violations[0].contains("got rev 1 of key \"/p/a\" after rev 2 (out of order)"),
+            "{r:?}"
+        );
+
+        let mut l = log(&[(1, "/p/a", "a1")]);
+        l.push_progress(3, 2);
+        l.push_event(4, 2, "/p/b", Some("b1".into()));
+        let r = check(writes(), vec![l]);
+        assert!(r.violations[0].contains("(late event)"), "{r:?}");
+    }
+
+    #[test]
+    fn flags_a_resume_that_skips_or_repeats() {
+        for start in [4, 2] {
+            let mut l = log(&[(1, "/p/a", "a1"), (2, "/p/b", "b1")]);
+            l.push_reconnect(10, 1, start);
+            let r = check(writes(), vec![l]);
+            assert!(
+                r.violations[0].contains(&format!(
+                    "from rev {start}, but the last revision seen was 2 (must resume from rev 3)"
+                )),
+                "{r:?}"
+            );
+        }
+        // The server must not deliver events before the revision asked for.
+        let mut l = log(&[(1, "/p/a", "a1")]);
+        l.push_reconnect(10, 1, 2);
+        l.push_event(11, 1, "/p/z", Some("z".into()));
+        let r = check(TestHistory::new(), vec![l]);
+        assert!(
+            r.violations
+                .iter()
+                .any(|v| v.contains("before the revision 2 the stream asked for")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn flags_wrong_values_and_foreign_keys() {
+        let r = check(writes(), vec![log(&[(1, "/p/a", "zz"), (2, "/p/b", "b1")])]);
+        assert!(
+            r.violations[0]
+                .starts_with("revision 1 of key \"/p/a\" is \"zz\" according to watcher 7"),
+            "{r:?}"
+        );
+
+        let r = check(writes(), vec![log(&[(1, "/p/a", "a1"), (3, "/q/x", "x1")])]);
+        assert!(r.violations[0].contains("which it does not watch"), "{r:?}");
     }
 }

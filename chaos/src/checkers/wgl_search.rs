@@ -9,18 +9,19 @@
 //! return time (no answer) has its return at +∞: it may take effect at any point after its call,
 //! and it never has to, since the search succeeds once every operation with a return is placed.
 
-use std::collections::HashSet;
 use std::hash::Hash;
 
-const NIL: usize = usize::MAX;
-const HEAD: usize = 0;
+use super::event_list::{EventList, HEAD, NIL};
+use super::search_memo::SearchMemo;
 
 /// One operation's interval. `complete: None` means "may take effect any time after `invoke`, or
-/// never".
+/// never". `blind`: the model always accepts the operation and its new state does not depend on
+/// the old one (a plain write), which lets the search skip orders that cannot matter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SearchOp {
     pub invoke: u64,
     pub complete: Option<u64>,
+    pub blind: bool,
 }
 
 /// Where the search got furthest before failing, to explain a violation.
@@ -37,27 +38,43 @@ pub(crate) struct Deepest<S> {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SearchOutcome<S> {
-    Linearizable { steps: u64 },
-    NotLinearizable { steps: u64, deepest: Deepest<S> },
+    Linearizable {
+        steps: u64,
+    },
+    NotLinearizable {
+        steps: u64,
+        deepest: Deepest<S>,
+    },
     /// The step budget ran out first.
-    Inconclusive { steps: u64 },
+    Inconclusive {
+        steps: u64,
+    },
 }
 
 /// Searches for a linearization of `ops` from `init`, where `step(state, i)` is the model's state
 /// after operation `i` takes effect in `state`, or `None` if it cannot (its recorded answer is
 /// impossible there). Gives up after `budget` steps.
+///
+/// Optional operations (without a return time) can always be skipped, so the search (a) tries
+/// them only after every other candidate at each point, (b) treats a configuration as explored
+/// when one with the same required operations, the same state and a subset of its optional
+/// operations was, and (c) never places a blind operation right after an optional one (the
+/// optional one would be overwritten unseen). Without these, every unanswered write multiplies
+/// the configurations to explore for the rest of the history.
 pub(crate) fn search<S, F>(ops: &[SearchOp], init: S, mut step: F, budget: u64) -> SearchOutcome<S>
 where
     S: Copy + Eq + Hash,
     F: FnMut(S, usize) -> Option<S>,
 {
     let mut list = EventList::new(ops);
-    let mut required_left = ops.iter().filter(|o| o.complete.is_some()).count();
+    let optional: Vec<bool> = ops.iter().map(|o| o.complete.is_none()).collect();
+    let mut required_left = optional.iter().filter(|&&o| !o).count();
+    let mut memo = SearchMemo::new(&optional);
     let mut linearized = vec![0u64; ops.len().div_ceil(64)];
-    let mut cache: HashSet<(Box<[u64]>, S)> = HashSet::new();
-    // The stack of linearized calls, with the state before each.
-    let mut calls: Vec<(usize, S)> = Vec::new();
+    // The stack of linearized calls, with the state and phase before each.
+    let mut calls: Vec<(usize, S, Phase)> = Vec::new();
     let mut state = init;
+    let mut phase = Phase::Required;
     let mut deepest: Option<Deepest<S>> = None;
     let mut steps = 0u64;
     let mut node = list.next[HEAD];
@@ -71,36 +88,52 @@ where
         }
         if node != NIL && list.is_call[node] {
             let op = list.op[node];
-            let accepted = step(state, op).and_then(|next| {
-                let mut bits = linearized.clone();
-                bits[op / 64] |= 1 << (op % 64);
-                cache.insert((bits.into_boxed_slice(), next)).then_some(next)
+            // An optional operation directly followed by a blind one changes nothing: the same
+            // order without it is tried elsewhere.
+            let redundant =
+                ops[op].blind && calls.last().is_some_and(|&(n, _, _)| optional[list.op[n]]);
+            if optional[op] != (phase == Phase::Optional) || redundant {
+                node = list.next[node];
+                continue;
+            }
+            let accepted = step(state, op).filter(|&next| {
+                linearized[op / 64] |= 1 << (op % 64);
+                let new = memo.visit(&linearized, next);
+                linearized[op / 64] &= !(1 << (op % 64));
+                new
             });
             match accepted {
                 Some(next) => {
-                    calls.push((node, state));
+                    calls.push((node, state, phase));
                     state = next;
                     linearized[op / 64] |= 1 << (op % 64);
-                    if ops[op].complete.is_some() {
+                    if !optional[op] {
                         required_left -= 1;
                     }
                     list.lift(node);
                     node = list.next[HEAD];
+                    phase = Phase::Required;
                 }
                 None => node = list.next[node],
             }
             continue;
         }
         // A return (or the end): the operation it belongs to should have taken effect already.
+        // Try the optional candidates before it, then backtrack.
+        if phase == Phase::Required {
+            phase = Phase::Optional;
+            node = list.next[HEAD];
+            continue;
+        }
         if node != NIL && deepest.is_none_or(|d| calls.len() > d.linearized) {
             deepest = Some(Deepest {
                 linearized: calls.len(),
                 blocked_op: list.op[node],
                 state,
-                last_op: calls.last().map(|&(n, _)| list.op[n]),
+                last_op: calls.last().map(|&(n, _, _)| list.op[n]),
             });
         }
-        let Some((call, before)) = calls.pop() else {
+        let Some((call, before, before_phase)) = calls.pop() else {
             let deepest = deepest.unwrap_or(Deepest {
                 linearized: 0,
                 blocked_op: 0,
@@ -111,8 +144,9 @@ where
         };
         let op = list.op[call];
         state = before;
+        phase = before_phase;
         linearized[op / 64] &= !(1 << (op % 64));
-        if ops[op].complete.is_some() {
+        if !optional[op] {
             required_left += 1;
         }
         list.unlift(call);
@@ -120,73 +154,11 @@ where
     }
 }
 
-/// The time-ordered list of call and return events (node 0 is the head).
-struct EventList {
-    next: Vec<usize>,
-    prev: Vec<usize>,
-    op: Vec<usize>,
-    is_call: Vec<bool>,
-    /// For a call node, its return node.
-    ret: Vec<usize>,
-}
-
-impl EventList {
-    fn new(ops: &[SearchOp]) -> Self {
-        // (time, calls before returns at equal times, op): ties count as concurrent.
-        let mut events: Vec<(u64, bool, usize)> = Vec::with_capacity(ops.len() * 2);
-        for (i, o) in ops.iter().enumerate() {
-            events.push((o.invoke, false, i));
-            events.push((o.complete.unwrap_or(u64::MAX), true, i));
-        }
-        events.sort_unstable();
-        let n = events.len() + 1;
-        let mut list = EventList {
-            next: (1..=n).map(|i| if i == n { NIL } else { i }).collect(),
-            prev: (0..n).map(|i| if i == 0 { NIL } else { i - 1 }).collect(),
-            op: vec![0; n],
-            is_call: vec![false; n],
-            ret: vec![NIL; n],
-        };
-        let mut call_node = vec![NIL; ops.len()];
-        for (pos, &(_, is_return, op)) in events.iter().enumerate() {
-            let node = pos + 1;
-            list.op[node] = op;
-            list.is_call[node] = !is_return;
-            if is_return {
-                list.ret[call_node[op]] = node;
-            } else {
-                call_node[op] = node;
-            }
-        }
-        list
-    }
-
-    fn unlink(&mut self, n: usize) {
-        let (p, x) = (self.prev[n], self.next[n]);
-        self.next[p] = x;
-        if x != NIL {
-            self.prev[x] = p;
-        }
-    }
-
-    fn relink(&mut self, n: usize) {
-        let (p, x) = (self.prev[n], self.next[n]);
-        self.next[p] = n;
-        if x != NIL {
-            self.prev[x] = n;
-        }
-    }
-
-    /// Removes a call and its return (restored by `unlift`, in reverse order).
-    fn lift(&mut self, call: usize) {
-        self.unlink(call);
-        self.unlink(self.ret[call]);
-    }
-
-    fn unlift(&mut self, call: usize) {
-        self.relink(self.ret[call]);
-        self.relink(call);
-    }
+/// Which candidates are being tried at the current point: those with a return time first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Required,
+    Optional,
 }
 
 #[cfg(test)]
@@ -194,7 +166,11 @@ mod tests {
     use super::*;
 
     fn op(invoke: u64, complete: Option<u64>) -> SearchOp {
-        SearchOp { invoke, complete }
+        SearchOp {
+            invoke,
+            complete,
+            blind: false,
+        }
     }
 
     // A counter model: op i adds `deltas[i]`; a check op (delta 0) expects `expect[i]`.
@@ -231,10 +207,20 @@ mod tests {
     fn unanswered_ops_may_happen_late_or_never() {
         // add 1 without answer from t=0; read 0 at [5,6]; read 1 at [10,11]: happened in between.
         let ops = [op(0, None), op(5, Some(6)), op(10, Some(11))];
-        let r = search(&ops, 0, counter(&[1, 0, 0], &[None, Some(0), Some(1)]), 1000);
+        let r = search(
+            &ops,
+            0,
+            counter(&[1, 0, 0], &[None, Some(0), Some(1)]),
+            1000,
+        );
         assert!(matches!(r, SearchOutcome::Linearizable { .. }));
         // Never: both reads see 0.
-        let r = search(&ops, 0, counter(&[1, 0, 0], &[None, Some(0), Some(0)]), 1000);
+        let r = search(
+            &ops,
+            0,
+            counter(&[1, 0, 0], &[None, Some(0), Some(0)]),
+            1000,
+        );
         assert!(matches!(r, SearchOutcome::Linearizable { .. }));
         // But not before its invocation.
         let ops = [op(20, None), op(5, Some(6))];

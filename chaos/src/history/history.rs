@@ -41,3 +41,84 @@ impl History {
         serde_json::from_str(json)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{CasExpect, LeaderSample, OpKind, Outcome, Reply, StateSample};
+
+    #[test]
+    fn round_trips_through_json() {
+        let op = |kind, outcome| Op {
+            client: 1,
+            key: "k".into(),
+            kind,
+            invoke_ns: 1,
+            complete_ns: Some(2),
+            outcome,
+        };
+        let mut watch = WatchLog::new(3, 2, "/p/", true, 4);
+        watch.push_event(5, 4, "/p/a", None);
+        watch.push_progress(6, 9);
+        watch.push_reconnect(7, 1, 10);
+        let h = History {
+            ops: vec![
+                op(
+                    OpKind::Read,
+                    Outcome::Ok(Reply::Read {
+                        value: Some("v".into()),
+                        mod_revision: Some(3),
+                    }),
+                ),
+                op(OpKind::Write { value: "w".into() }, Outcome::Fail),
+                op(
+                    OpKind::Cas {
+                        expected: CasExpect::Value(None),
+                        new_value: "x".into(),
+                    },
+                    Outcome::Unknown,
+                ),
+                op(
+                    OpKind::Cas {
+                        expected: CasExpect::ModRevision(3),
+                        new_value: "y".into(),
+                    },
+                    Outcome::Ok(Reply::Cas {
+                        succeeded: true,
+                        revision: Some(4),
+                    }),
+                ),
+            ],
+            watches: vec![watch],
+            cluster: ClusterObservations {
+                replicas: vec![1, 2],
+                leader_samples: vec![LeaderSample {
+                    replica: 1,
+                    invoke_ns: 1,
+                    complete_ns: 2,
+                    term: 3,
+                    leader: Some(1),
+                }],
+                state_samples: vec![StateSample {
+                    replica: 2,
+                    invoke_ns: 1,
+                    complete_ns: 2,
+                    revision: 4,
+                    state_hash: "ab".into(),
+                }],
+                healed_ns: Some(8),
+                final_states: vec![],
+            },
+            final_reads: vec![FinalRead {
+                key: "k".into(),
+                value: Some("y".into()),
+                mod_revision: Some(4),
+                at_ns: 9,
+            }],
+        };
+        let json = h.to_json().expect("serialise");
+        assert!(json.contains("\"type\": \"cas\""), "{json}");
+        assert_eq!(History::from_json(&json).expect("parse"), h);
+        assert_eq!(h.ops_by_key()["k"].len(), 4);
+    }
+}

@@ -107,7 +107,9 @@ impl HistoryRecorder {
     /// replica, so a runner may retry the check until the replicas agree).
     pub fn record_final_state(&self, sample: StateSample) {
         let mut h = self.lock();
-        h.cluster.final_states.retain(|s| s.replica != sample.replica);
+        h.cluster
+            .final_states
+            .retain(|s| s.replica != sample.replica);
         h.cluster.final_states.push(sample);
     }
 

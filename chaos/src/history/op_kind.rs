@@ -10,8 +10,13 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum OpKind {
     Read,
-    Write { value: String },
-    Cas { expected: CasExpect, new_value: String },
+    Write {
+        value: String,
+    },
+    Cas {
+        expected: CasExpect,
+        new_value: String,
+    },
 }
 
 /// The compare of a [`OpKind::Cas`].

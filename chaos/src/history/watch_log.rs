@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One watcher's log: the prefix it watched (a single key is a prefix too), the revision it first
-/// asked for, and what it received. After a forced disconnect the watcher resumes on the same log
+/// One watcher's log: the key or prefix it watched, the revision it first asked for, and what it
+/// received. After a forced disconnect the watcher resumes on the same log
 /// (a [`WatchEntry::Reconnect`]); after the server refuses to resume (history compacted) it starts
 /// a new log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -11,7 +11,9 @@ pub struct WatchLog {
     pub watcher: u32,
     /// The replica the watch was first opened on.
     pub replica: u64,
-    pub prefix: String,
+    pub key: String,
+    /// Whether `key` is a prefix (every key starting with it) or one exact key.
+    pub prefix: bool,
     /// The first revision asked for (0: changes after the current revision).
     pub start_revision: u64,
     pub entries: Vec<WatchEntry>,
@@ -24,7 +26,10 @@ pub enum WatchEntry {
     Event(WatchEvent),
     /// An empty response carrying the current revision: every event up to `revision` has been
     /// delivered.
-    Progress { at_ns: u64, revision: u64 },
+    Progress {
+        at_ns: u64,
+        revision: u64,
+    },
     /// The stream broke and the watcher reopened it on `replica` from `start_revision`.
     Reconnect {
         at_ns: u64,
@@ -44,17 +49,30 @@ pub struct WatchEvent {
 }
 
 impl WatchLog {
-    pub fn new(watcher: u32, replica: u64, prefix: impl Into<String>, start_revision: u64) -> Self {
+    pub fn new(
+        watcher: u32,
+        replica: u64,
+        key: impl Into<String>,
+        prefix: bool,
+        start_revision: u64,
+    ) -> Self {
         WatchLog {
             watcher,
             replica,
-            prefix: prefix.into(),
+            key: key.into(),
+            prefix,
             start_revision,
             entries: Vec::new(),
         }
     }
 
-    pub fn push_event(&mut self, at_ns: u64, revision: u64, key: impl Into<String>, value: Option<String>) {
+    pub fn push_event(
+        &mut self,
+        at_ns: u64,
+        revision: u64,
+        key: impl Into<String>,
+        value: Option<String>,
+    ) {
         self.entries.push(WatchEntry::Event(WatchEvent {
             at_ns,
             revision,
@@ -73,6 +91,15 @@ impl WatchLog {
             replica,
             start_revision,
         });
+    }
+
+    /// Whether this watch covers `key`.
+    pub fn covers(&self, key: &str) -> bool {
+        if self.prefix {
+            key.starts_with(&self.key)
+        } else {
+            key == self.key
+        }
     }
 
     /// The revision to resume from after a disconnect: one past the last event or progress
@@ -110,7 +137,7 @@ mod tests {
 
     #[test]
     fn resumes_after_the_last_revision_seen() {
-        let mut log = WatchLog::new(1, 1, "/k/", 5);
+        let mut log = WatchLog::new(1, 1, "/k/", true, 5);
         assert_eq!(log.resume_revision(), 5);
         log.push_event(10, 7, "/k/a", Some("x".into()));
         log.push_progress(20, 9);
@@ -118,5 +145,8 @@ mod tests {
         log.push_reconnect(30, 2, 10);
         assert_eq!(log.resume_revision(), 10);
         assert_eq!(log.events().count(), 1);
+        assert!(log.covers("/k/a") && !log.covers("/j"));
+        let one = WatchLog::new(1, 1, "k", false, 0);
+        assert!(one.covers("k") && !one.covers("k2"));
     }
 }

@@ -51,6 +51,27 @@ impl RaftService {
     }
 }
 
+impl RaftService {
+    /// One request-response Raft RPC: check the target, decode, hand to openraft, encode.
+    async fn unary<Req, Resp, E, Fut>(
+        &self,
+        req: Request<RaftMessage>,
+        call: impl FnOnce(Req) -> Fut,
+    ) -> Result<Response<RaftMessage>, Status>
+    where
+        Req: serde::de::DeserializeOwned,
+        Resp: serde::Serialize,
+        E: std::fmt::Display,
+        Fut: std::future::Future<Output = Result<Resp, E>>,
+    {
+        let msg = req.into_inner();
+        self.check_target(&msg)?;
+        let rpc = decode(&msg.payload).map_err(bad_payload)?;
+        let resp = call(rpc).await.map_err(fatal)?;
+        self.reply(msg.from, &resp)
+    }
+}
+
 fn bad_payload(e: std::io::Error) -> Status {
     Status::invalid_argument(format!("undecodable raft payload: {e}"))
 }
@@ -59,7 +80,8 @@ fn fatal(e: impl std::fmt::Display) -> Status {
     Status::unavailable(format!("raft is not running: {e}"))
 }
 
-type MessageStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<RaftMessage, Status>> + Send>>;
+type MessageStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<RaftMessage, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl RaftRpc for RaftService {
@@ -74,7 +96,11 @@ impl RaftRpc for RaftService {
         let input = req.into_inner().map_while(move |msg| {
             let msg = msg.ok()?;
             if msg.target != id {
-                tracing::warn!(target = msg.target, from = msg.from, "stream_append for another replica");
+                tracing::warn!(
+                    target = msg.target,
+                    from = msg.from,
+                    "stream_append for another replica"
+                );
                 return None;
             }
             decode::<AppendEntriesRequest<TypeConfig>>(&msg.payload).ok()
@@ -82,7 +108,11 @@ impl RaftRpc for RaftService {
         let output = raft.stream_append(input).map(move |result| {
             let result = result.map_err(fatal)?;
             let payload = encode(&result).map_err(|e| Status::internal(e.to_string()))?;
-            Ok(RaftMessage { target: 0, from: id, payload })
+            Ok(RaftMessage {
+                target: 0,
+                from: id,
+                payload,
+            })
         });
         Ok(Response::new(Box::pin(output)))
     }
@@ -91,38 +121,26 @@ impl RaftRpc for RaftService {
         &self,
         req: Request<RaftMessage>,
     ) -> Result<Response<RaftMessage>, Status> {
-        let msg = req.into_inner();
-        self.check_target(&msg)?;
-        let rpc = decode(&msg.payload).map_err(bad_payload)?;
-        let resp = self.raft.append_entries(rpc).await.map_err(fatal)?;
-        self.reply(msg.from, &resp)
+        let raft = self.raft.clone();
+        self.unary(req, |rpc| async move { raft.append_entries(rpc).await }).await
     }
 
     async fn vote(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
-        let msg = req.into_inner();
-        self.check_target(&msg)?;
-        let rpc = decode(&msg.payload).map_err(bad_payload)?;
-        let resp = self.raft.vote(rpc).await.map_err(fatal)?;
-        self.reply(msg.from, &resp)
+        let raft = self.raft.clone();
+        self.unary(req, |rpc| async move { raft.vote(rpc).await }).await
     }
 
     async fn pre_vote(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
-        let msg = req.into_inner();
-        self.check_target(&msg)?;
-        let rpc = decode(&msg.payload).map_err(bad_payload)?;
-        let resp = self.raft.pre_vote(rpc).await.map_err(fatal)?;
-        self.reply(msg.from, &resp)
+        let raft = self.raft.clone();
+        self.unary(req, |rpc| async move { raft.pre_vote(rpc).await }).await
     }
 
     async fn transfer_leader(
         &self,
         req: Request<RaftMessage>,
     ) -> Result<Response<RaftMessage>, Status> {
-        let msg = req.into_inner();
-        self.check_target(&msg)?;
-        let rpc = decode(&msg.payload).map_err(bad_payload)?;
-        let resp = self.raft.handle_transfer_leader(rpc).await.map_err(fatal)?;
-        self.reply(msg.from, &resp)
+        let raft = self.raft.clone();
+        self.unary(req, |rpc| async move { raft.handle_transfer_leader(rpc).await }).await
     }
 
     async fn install_snapshot(
