@@ -122,17 +122,20 @@ impl RaftRpc for RaftService {
         req: Request<RaftMessage>,
     ) -> Result<Response<RaftMessage>, Status> {
         let raft = self.raft.clone();
-        self.unary(req, |rpc| async move { raft.append_entries(rpc).await }).await
+        self.unary(req, |rpc| async move { raft.append_entries(rpc).await })
+            .await
     }
 
     async fn vote(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
         let raft = self.raft.clone();
-        self.unary(req, |rpc| async move { raft.vote(rpc).await }).await
+        self.unary(req, |rpc| async move { raft.vote(rpc).await })
+            .await
     }
 
     async fn pre_vote(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
         let raft = self.raft.clone();
-        self.unary(req, |rpc| async move { raft.pre_vote(rpc).await }).await
+        self.unary(req, |rpc| async move { raft.pre_vote(rpc).await })
+            .await
     }
 
     async fn transfer_leader(
@@ -140,7 +143,11 @@ impl RaftRpc for RaftService {
         req: Request<RaftMessage>,
     ) -> Result<Response<RaftMessage>, Status> {
         let raft = self.raft.clone();
-        self.unary(req, |rpc| async move { raft.handle_transfer_leader(rpc).await }).await
+        self.unary(
+            req,
+            |rpc| async move { raft.handle_transfer_leader(rpc).await },
+        )
+        .await
     }
 
     async fn install_snapshot(
