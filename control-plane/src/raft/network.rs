@@ -7,18 +7,18 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::{Stream, StreamExt};
 use keel_proto::raft::raft_client::RaftClient;
 use keel_proto::raft::RaftMessage;
 use openraft::alias::{SnapshotOf, VoteOf};
+use openraft::base::{BoxFuture, BoxStream};
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
+use openraft::raft::StreamAppendResult;
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
     TransferLeaderResponse, VoteRequest, VoteResponse,
 };
-use futures::{Stream, StreamExt};
-use openraft::base::{BoxFuture, BoxStream};
-use openraft::raft::StreamAppendResult;
 use openraft::{BasicNode, OptionalSend};
 use tokio::io::AsyncReadExt;
 use tonic::transport::{Channel, Endpoint};
@@ -163,7 +163,13 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         &'s mut self,
         input: S,
         _option: RPCOption,
-    ) -> BoxFuture<'s, Result<BoxStream<'s, Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>>, RPCError<TypeConfig>>>
+    ) -> BoxFuture<
+        's,
+        Result<
+            BoxStream<'s, Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>>,
+            RPCError<TypeConfig>,
+        >,
+    >
     where
         S: Stream<Item = AppendEntriesRequest<TypeConfig>> + OptionalSend + Unpin + 'static,
     {
@@ -172,7 +178,11 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
             let (target, from) = (self.target, self.from);
             let requests = input.filter_map(move |req| {
                 let msg = match encode(&req) {
-                    Ok(payload) => Some(RaftMessage { target, from, payload }),
+                    Ok(payload) => Some(RaftMessage {
+                        target,
+                        from,
+                        payload,
+                    }),
                     Err(e) => {
                         tracing::error!(error = %e, "encoding AppendEntries");
                         None
@@ -180,7 +190,11 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
                 };
                 futures::future::ready(msg)
             });
-            let responses = client.stream_append(requests).await.map_err(from_status)?.into_inner();
+            let responses = client
+                .stream_append(requests)
+                .await
+                .map_err(from_status)?
+                .into_inner();
             let results = responses.map(|item| {
                 let msg = item.map_err(from_status)?;
                 decode::<StreamAppendResult<TypeConfig>>(&msg.payload).map_err(network)

@@ -117,10 +117,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 .max_decoding_message_size(MAX_MESSAGE)
                 .max_encoding_message_size(MAX_MESSAGE),
         )
-        .serve_with_incoming_shutdown(
-            incoming_nodelay(listener),
-            shutdown_signal(),
-        );
+        .serve_with_incoming_shutdown(incoming_nodelay(listener), shutdown_signal());
     let server = tokio::spawn(server);
     tracing::info!(id = args.id, listen = %args.listen, created = opened.created, "replica serving");
 
