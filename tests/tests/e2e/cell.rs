@@ -228,3 +228,51 @@ async fn compaction_is_replicated_and_reads_before_it_fail_with_compacted() {
         Some("v3")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_compacts_history_beyond_the_configured_retention() {
+    let cluster = cell(ClusterOptions {
+        history_retention: Some(10),
+        ..Default::default()
+    })
+    .await;
+    let follower = crate::support::follower(&cluster).await;
+    let mut last = 0;
+    for i in 0..40 {
+        last = put(&cluster, follower, &format!("/h/{i}"), "v")
+            .await
+            .unwrap();
+    }
+    // The leader proposes a replicated Compact keeping the last 10 revisions; every replica applies it.
+    wait_until(
+        Duration::from_secs(20),
+        "automatic compaction on every replica",
+        async || {
+            for (id, s) in cluster.statuses().await {
+                let s = s?;
+                anyhow::ensure!(
+                    s.compact_revision >= last - 10 - 1,
+                    "replica {id} compact revision {}",
+                    s.compact_revision
+                );
+            }
+            Ok(())
+        },
+    )
+    .await
+    .unwrap();
+    // Recent history stays readable; the newest value is untouched.
+    let kv = get(&cluster, follower, "/h/39", false).await.unwrap();
+    assert_eq!(value_of(&kv).as_deref(), Some("v"));
+    let mut store = cluster.store_client(follower).unwrap();
+    let recent = store
+        .range(pb::RangeRequest {
+            key: "/h/39".into(),
+            revision: last,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(recent.kvs.len(), 1);
+}
