@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod objects;
 pub mod raft;
 pub mod server;
 pub mod store;
