@@ -51,12 +51,12 @@ impl StoreService {
     }
 }
 
-type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchResponse, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl Store for StoreService {
-    async fn put(&self, req: Request<pb::PutRequest>) -> Result<Response<pb::PutResponse>, Status> {
-        let op = convert::put_op(req.into_inner());
+impl StoreService {
+    /// A Put or Delete: one unconditional operation, committed as a transaction.
+    async fn single_op(
+        &self,
+        op: crate::store::Op,
+    ) -> Result<(u64, crate::store::OpResult), ApiError> {
         let result = self
             .txn(Txn {
                 compares: vec![],
@@ -64,7 +64,17 @@ impl Store for StoreService {
                 failure: vec![],
             })
             .await?;
-        let (revision, op) = single_result(result)?;
+        single_result(result)
+    }
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Store for StoreService {
+    async fn put(&self, req: Request<pb::PutRequest>) -> Result<Response<pb::PutResponse>, Status> {
+        let op = convert::put_op(req.into_inner());
+        let (revision, op) = self.single_op(op).await?;
         let prev_kv = match op {
             crate::store::OpResult::Put { prev_kv } => prev_kv.map(kv_to_pb),
             _ => None,
@@ -130,14 +140,7 @@ impl Store for StoreService {
         req: Request<pb::DeleteRequest>,
     ) -> Result<Response<pb::DeleteResponse>, Status> {
         let op = convert::delete_op(req.into_inner());
-        let result = self
-            .txn(Txn {
-                compares: vec![],
-                success: vec![op],
-                failure: vec![],
-            })
-            .await?;
-        let (revision, op) = single_result(result)?;
+        let (revision, op) = self.single_op(op).await?;
         let (deleted, prev_kvs) = match op {
             crate::store::OpResult::Delete { deleted, prev_kvs } => (deleted, prev_kvs),
             _ => (0, vec![]),
