@@ -16,4 +16,9 @@ pub mod raft {
     tonic::include_proto!("keel.raft.v1");
 }
 
+/// Kubernetes objects on the store (`keel.objects.v1`).
+pub mod objects {
+    tonic::include_proto!("keel.objects.v1");
+}
+
 pub mod keys;
