@@ -7,5 +7,6 @@ pub mod api;
 pub mod cli;
 pub mod objects;
 pub mod raft;
+pub mod registry;
 pub mod server;
 pub mod store;

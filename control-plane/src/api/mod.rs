@@ -1,9 +1,10 @@
-//! The gRPC services clients talk to (`Store`, `Cluster`), the proposer that forwards writes and
+//! The gRPC services clients talk to (`Store`, `Cluster`, `Objects`), the proposer that forwards writes and
 //! read indexes inside the cell, and the one place where errors become gRPC statuses.
 
 pub mod cluster_service;
 pub mod convert;
 pub mod error;
+pub mod objects_service;
 pub mod proposer;
 pub mod store_service;
 

@@ -240,6 +240,12 @@ impl Proposer {
     pub fn id(&self) -> NodeId {
         self.id
     }
+
+    /// Whether this replica believes it leads (its applied state is then the newest there is,
+    /// up to entries still being applied).
+    pub fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow_watched().current_leader == Some(self.id)
+    }
 }
 
 /// True when the failure happened before the request could reach the peer (safe to retry).

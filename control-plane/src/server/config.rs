@@ -54,6 +54,15 @@ pub struct ServerArgs {
     /// leader is replaced after one to two timeouts (100-200 ms each by default).
     #[arg(long, default_value_t = 100)]
     pub election_timeout_ms: u64,
+    /// Range Service cluster IPs are allocated from.
+    #[arg(long, default_value = crate::objects::DEFAULT_SERVICE_CIDR)]
+    pub service_cidr: String,
+    /// Events kept at most; the oldest are pruned beyond it.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_events: usize,
+    /// Events older than this many seconds are pruned.
+    #[arg(long, default_value_t = 3600)]
+    pub event_ttl_seconds: u64,
 }
 
 impl ServerArgs {

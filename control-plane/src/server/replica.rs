@@ -8,12 +8,14 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use keel_proto::cluster::cluster_client::ClusterClient;
 use keel_proto::cluster::cluster_server::ClusterServer;
+use keel_proto::objects::objects_server::ObjectsServer;
 use keel_proto::raft::raft_server::RaftServer;
 use keel_proto::store::store_server::StoreServer;
 use openraft::async_runtime::WatchReceiver;
 use openraft::{BasicNode, Config, SnapshotPolicy};
 
 use crate::api::cluster_service::ClusterService;
+use crate::api::objects_service::ObjectsService;
 use crate::api::store_service::StoreService;
 use crate::api::Proposer;
 use crate::raft::log_store::{RocksLogStore, EXIT_DISK_FAILURE};
@@ -22,6 +24,7 @@ use crate::raft::raft_service::RaftService;
 use crate::raft::rocks::open_data_dir;
 use crate::raft::state_machine::KeelStateMachine;
 use crate::raft::KeelRaft;
+use crate::registry::{Registry, RegistrySettings};
 use crate::server::{compactor, restore, ServerArgs};
 use crate::store::{Mvcc, WatchHub};
 
@@ -94,6 +97,19 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         db: db.clone(),
         export_dir: args.data_dir.join("exports"),
     };
+    let settings = RegistrySettings {
+        allocator: crate::objects::ServiceAllocator::new(
+            &args.service_cidr,
+            crate::objects::DEFAULT_NODE_PORTS,
+        )
+        .map_err(|e| anyhow::anyhow!("--service-cidr: {}", e.0))?,
+        max_events: args.max_events,
+        event_ttl: Duration::from_secs(args.event_ttl_seconds),
+    };
+    let registry = Registry::new(proposer.clone(), mvcc.clone(), hub.clone(), settings);
+    let objects = ObjectsService {
+        registry: registry.clone(),
+    };
     let raft_rpc = RaftService {
         id: args.id,
         raft: raft.clone(),
@@ -109,6 +125,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         )
         .add_service(
             StoreServer::new(store)
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            ObjectsServer::new(objects)
                 .max_decoding_message_size(MAX_MESSAGE)
                 .max_encoding_message_size(MAX_MESSAGE),
         )
@@ -140,6 +161,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             tokio::spawn(join_cell(join, args.id, args.advertised()));
         }
     }
+    tokio::spawn(crate::registry::maintenance::run(
+        registry,
+        Duration::from_secs(2),
+    ));
     tokio::spawn(compactor::run(
         raft.clone(),
         mvcc,
