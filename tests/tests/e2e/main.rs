@@ -1,6 +1,7 @@
 //! End-to-end tests against real `keel-server` processes with real RocksDB data dirs, on
 //! 127.0.0.1. One test binary (cheap to link); each file is one area.
 
+mod objects_support;
 mod support;
 
 mod bad_input;
@@ -8,5 +9,6 @@ mod cell;
 mod failover;
 mod keelctl;
 mod membership;
+mod objects;
 mod snapshots;
 mod watch;
