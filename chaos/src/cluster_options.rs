@@ -1,7 +1,9 @@
 //! How a [`crate::LocalCluster`] is started: size, where it keeps its files, and the flags passed
 //! through to every `keel-server`.
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use crate::network::NetnsLab;
 
 /// Options for [`crate::LocalCluster::start`]. Build with struct update syntax:
 /// `ClusterOptions { heartbeat_ms: Some(50), ..Default::default() }`.
@@ -35,6 +37,10 @@ pub struct ClusterOptions {
     pub leader_timeout: Duration,
     /// Per-request timeout of the clients from `store_client` / `cluster_client`. Default 10 s.
     pub request_timeout: Duration,
+    /// `None` (default): every replica on 127.0.0.1 with a free port. `Some(lab)`: each replica in
+    /// its own network namespace of `lab`, at `10.77.0.<10+id>:7000` (the caller must be in the
+    /// lab's hub namespace to reach them; see [`NetnsLab::enter_hub`]).
+    pub netns: Option<Arc<NetnsLab>>,
 }
 
 impl Default for ClusterOptions {
@@ -53,6 +59,7 @@ impl Default for ClusterOptions {
             start_timeout: Duration::from_secs(30),
             leader_timeout: Duration::from_secs(15),
             request_timeout: Duration::from_secs(10),
+            netns: None,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `LocalCluster`: a cell of real `keel-server` processes on 127.0.0.1 for tests and tools —
+//! `LocalCluster`: a cell of real `keel-server` processes on 127.0.0.1 (or, with
+//! [`ClusterOptions::netns`], each in its own network namespace) for tests and tools —
 //! start, find the leader, kill / pause / restart / add replicas, wait for convergence, and stop
 //! every process it started (by pid) when dropped.
 
@@ -73,18 +74,33 @@ impl LocalCluster {
                 )
             }
         };
-        let ports = free_ports(opts.replicas)?;
         let ids: Vec<u64> = (1..=opts.replicas as u64).collect();
+        let addrs: Vec<String> = match &opts.netns {
+            None => free_ports(opts.replicas)?
+                .into_iter()
+                .map(|port| format!("127.0.0.1:{port}"))
+                .collect(),
+            Some(lab) => {
+                let mut addrs = Vec::new();
+                for id in &ids {
+                    addrs.push(lab.add_replica(*id)?);
+                }
+                addrs
+            }
+        };
         let initial: Vec<String> = ids
             .iter()
-            .zip(&ports)
-            .map(|(id, port)| format!("{id}=127.0.0.1:{port}"))
+            .zip(&addrs)
+            .map(|(id, addr)| format!("{id}={addr}"))
             .collect();
         let bootstrap = vec!["--initial-cluster".to_string(), initial.join(",")];
         let mut replicas = BTreeMap::new();
-        for (id, port) in ids.iter().zip(&ports) {
-            let addr = format!("127.0.0.1:{port}");
+        for (id, addr) in ids.iter().zip(addrs) {
             let r = ReplicaProcess::new(*id, addr, &root, opts.tuning_args(), bootstrap.clone());
+            let r = match &opts.netns {
+                Some(lab) => r.with_launcher(lab.exec_prefix(*id)),
+                None => r,
+            };
             replicas.insert(*id, r);
         }
         eprintln!(
@@ -346,7 +362,10 @@ impl LocalCluster {
             Some(live) => self.addr(*live)?,
             None => anyhow::bail!("no live replica to join through"),
         };
-        let addr = format!("127.0.0.1:{}", free_port()?);
+        let addr = match &self.opts.netns {
+            None => format!("127.0.0.1:{}", free_port()?),
+            Some(lab) => lab.add_replica(id)?,
+        };
         let mut r = ReplicaProcess::new(
             id,
             addr.clone(),
@@ -354,6 +373,9 @@ impl LocalCluster {
             self.opts.tuning_args(),
             vec!["--join".to_string(), join],
         );
+        if let Some(lab) = &self.opts.netns {
+            r = r.with_launcher(lab.exec_prefix(id));
+        }
         let started = r.start(&self.server_bin, self.opts.replica_rust_log().as_deref());
         self.lock().insert(id, r);
         started?;

@@ -16,6 +16,8 @@ pub struct ReplicaProcess {
     tuning_args: Vec<String>,
     /// Flags for the first start only: `--initial-cluster ...` or `--join ...`.
     bootstrap_args: Vec<String>,
+    /// A command prefix the server is started through (e.g. `ip netns exec NS`); empty: none.
+    launcher: Vec<String>,
     starts: u32,
     process: Option<ChildProcess>,
 }
@@ -37,9 +39,17 @@ impl ReplicaProcess {
             log_path: root.join(format!("replica-{id}.log")),
             tuning_args,
             bootstrap_args,
+            launcher: Vec::new(),
             starts: 0,
             process: None,
         }
+    }
+
+    /// Starts the server through `launcher` (a program and its first arguments, e.g.
+    /// `ip netns exec NS`), which must exec it in place so that the pid is the server's.
+    pub fn with_launcher(mut self, launcher: Vec<String>) -> Self {
+        self.launcher = launcher;
+        self
     }
 
     pub fn id(&self) -> u64 {
@@ -86,7 +96,15 @@ impl ReplicaProcess {
             envs.push(("RUST_LOG".to_string(), filter.to_string()));
         }
         let name = format!("replica {}", self.id);
-        let process = ChildProcess::spawn(&name, server_bin, &self.args(), &envs, &self.log_path)?;
+        let process = match self.launcher.split_first() {
+            None => ChildProcess::spawn(&name, server_bin, &self.args(), &envs, &self.log_path)?,
+            Some((program, first)) => {
+                let mut args = first.to_vec();
+                args.push(server_bin.display().to_string());
+                args.extend(self.args());
+                ChildProcess::spawn(&name, Path::new(program), &args, &envs, &self.log_path)?
+            }
+        };
         self.starts += 1;
         self.process = Some(process);
         Ok(())

@@ -199,7 +199,7 @@ async fn one_kill(
 
 /// Sends a probe write to every survivor every PROBE_INTERVAL until one is acknowledged; returns
 /// when that acknowledgement arrived.
-async fn first_ack(
+pub(crate) async fn first_ack(
     clients: Vec<StoreClient<Channel>>,
     deadline: Instant,
     attempt_timeout: Duration,
