@@ -1,4 +1,5 @@
-//! `keel-bench`'s measurements: the store workload against Keel and etcd, and leader failover.
+//! `keel-bench`'s measurements: the store workload against Keel and etcd, the object API mix,
+//! and leader failover.
 
 pub mod endpoints;
 pub mod etcd_backend;
@@ -8,5 +9,6 @@ pub mod fsync_probe;
 pub mod keel_backend;
 pub mod kv_backend;
 pub mod latency;
+pub mod objects_bench;
 pub mod store_bench;
 pub mod store_workload;

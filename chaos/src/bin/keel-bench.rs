@@ -3,6 +3,8 @@
 //! - `keel-bench store`: closed-loop Put (and optional linearizable Get) throughput and latency on
 //!   a 3-replica Keel cell and a 3-member etcd 3.4, one JSON line per (backend, clients), then a
 //!   JSON summary with the throughput ratios and one fdatasync on the data disk.
+//! - `keel-bench objects`: a create/update/get mix of Pods through the Objects API, paced at a
+//!   target rate, with mutating p50/p99.
 //! - `keel-bench failover`: leader SIGKILL → first acknowledged write, over repeated kills.
 //!
 //! Progress goes to stderr; results (JSON) to stdout.
@@ -10,6 +12,7 @@
 use clap::{Parser, Subcommand};
 use keel_chaos::bench::{
     failover::{run_failover, FailoverArgs},
+    objects_bench::{run_objects_bench, ObjectsBenchArgs},
     store_bench::{run_store_bench, StoreBenchArgs},
 };
 
@@ -29,6 +32,8 @@ enum Command {
     Store(StoreBenchArgs),
     /// Leader kill → first acknowledged write, repeated.
     Failover(FailoverArgs),
+    /// Object API: create/update/get of Pods at a target rate.
+    Objects(ObjectsBenchArgs),
 }
 
 #[tokio::main]
@@ -46,6 +51,10 @@ async fn main() -> anyhow::Result<()> {
                 "some backends failed: {:?}",
                 summary.failed
             );
+        }
+        Command::Objects(args) => {
+            let report = run_objects_bench(&args).await?;
+            println!("{}", serde_json::to_string(&report)?);
         }
         Command::Failover(args) => {
             let report = run_failover(&args, |line| eprintln!("keel-bench: {line}")).await?;

@@ -59,6 +59,19 @@ impl RegistryError {
         }
     }
 
+    /// Whether deciding again on a newer view could change the answer (the state it depends on
+    /// may have changed); malformed requests and invalid objects stay wrong.
+    pub fn may_be_stale(&self) -> bool {
+        matches!(
+            self,
+            RegistryError::NotFound(_)
+                | RegistryError::AlreadyExists(_)
+                | RegistryError::Conflict(_)
+                | RegistryError::Forbidden(_)
+                | RegistryError::Invalid(_)
+        )
+    }
+
     pub fn not_found(resource: &str, name: &str) -> Self {
         RegistryError::NotFound(format!("{resource} \"{name}\" not found"))
     }

@@ -231,14 +231,24 @@ impl Registry {
         decide: impl Fn(&mut Decision) -> Result<Vec<Decided>, RegistryError>,
     ) -> Result<Vec<WriteResult>, RegistryError> {
         let view = self.view();
-        let mut barrier = !self.proposer.is_leader();
+        // The first attempt decides on the local state as it is: the compares make a write
+        // decided on a stale view fail, never succeed wrongly. A refusal, though, is only
+        // returned once decided on a linearizable view (a barrier first).
+        let mut barrier = false;
         for attempt in 0..MAX_ATTEMPTS {
             if barrier {
                 self.proposer.read_barrier().await?;
             }
             let mut d = Decision::new(&view, &self.settings, create::now());
-            let decided = decide(&mut d)?;
-            let ws = d.finish()?;
+            let decided = match decide(&mut d).and_then(|out| Ok((out, d.finish()?))) {
+                Ok(decided) => decided,
+                Err(e) if !barrier && e.may_be_stale() => {
+                    barrier = true;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let (decided, ws) = decided;
             let read_revision = view.revision()?;
             if dry_run || ws.is_empty() {
                 return Ok(finish(decided, None, read_revision));
@@ -266,7 +276,7 @@ impl Registry {
             }
         }
         Err(RegistryError::Conflict(
-            "the object kept changing while this request was decided; please try again".into(),
+            "the objects this request depends on kept changing while this request was decided; please try again".into(),
         ))
     }
 
