@@ -31,4 +31,9 @@ done
 echo "--- demo: write through replica 3, read linearizably through replica 2"
 "$BIN/keelctl" --servers 127.0.0.1:7003 store put /demo/greeting "hello from keel"
 "$BIN/keelctl" --servers 127.0.0.1:7002 store get /demo/greeting
+echo "--- demo: Kubernetes objects (the seeds' nginx Deployment and my-service Service)"
+SAMPLES="$KEEL_ROOT/control-plane/src/objects/testdata"
+"$BIN/keelctl" apply -f "$SAMPLES/seed_nginx_deployment.yaml" -f "$SAMPLES/seed_my_service.yaml"
+"$BIN/keelctl" get deployments
+"$BIN/keelctl" get services
 echo "--- the cell is up: export KEEL_SERVERS=$KEEL_SERVERS and use $BIN/keelctl; scripts/down.sh stops it"

@@ -21,14 +21,33 @@ use crate::objects::WriteTarget;
 /// Namespaces every cell has.
 pub const BOOTSTRAP_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
 
-/// Runs until the process exits.
+/// How often the leader checks for missing bootstrap namespaces (so they exist moments after a
+/// cell first elects a leader).
+const BOOTSTRAP_CHECK: Duration = Duration::from_millis(200);
+
+/// Runs until the process exits; the full round runs every `every`.
 pub async fn run(registry: Registry, every: Duration) {
-    let mut ticker = tokio::time::interval(every);
+    let mut ticker = tokio::time::interval(BOOTSTRAP_CHECK);
+    let mut last_round: Option<tokio::time::Instant> = None;
+    let mut bootstrapped_term = None;
     loop {
         ticker.tick().await;
         if !registry.proposer().is_leader() {
             continue;
         }
+        let term = registry.proposer().term();
+        if bootstrapped_term != Some(term) {
+            match ensure_namespaces(&registry).await {
+                Ok(()) => bootstrapped_term = Some(term),
+                Err(e) => {
+                    tracing::warn!(error = %e, "creating bootstrap namespaces failed; will retry")
+                }
+            }
+        }
+        if last_round.is_some_and(|t| t.elapsed() < every) {
+            continue;
+        }
+        last_round = Some(tokio::time::Instant::now());
         if let Err(e) = tick(&registry).await {
             tracing::warn!(error = %e, "object maintenance failed; will retry");
         }
@@ -37,7 +56,6 @@ pub async fn run(registry: Registry, every: Duration) {
 
 /// One round of housekeeping.
 pub async fn tick(registry: &Registry) -> Result<(), RegistryError> {
-    ensure_namespaces(registry).await?;
     finalize_namespaces(registry).await?;
     prune_events(registry).await?;
     recount_quotas(registry).await?;
