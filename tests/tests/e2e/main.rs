@@ -6,8 +6,11 @@ mod support;
 
 mod bad_input;
 mod cell;
+mod chaos_smoke;
 mod failover;
 mod keelctl;
+mod kubectl;
+mod kubectl_support;
 mod membership;
 mod objects;
 mod snapshots;

@@ -126,7 +126,7 @@ fn print_tables(groups: &[Group], args: &GetArgs, wide: bool, ctx: &KubeContext)
     let opts = TableOptions {
         wide,
         all_namespaces: args.all_namespaces,
-        show_kind: non_empty.len() > 1,
+        show_kind: groups.len() > 1,
         show_labels: args.show_labels,
         now: ctx.now,
     };

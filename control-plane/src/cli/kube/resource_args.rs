@@ -5,6 +5,19 @@ use anyhow::bail;
 
 use crate::objects::{RegistryTable, ResourceKind};
 
+/// kubectl's `all` category, in the order `kubectl get all` prints it.
+pub const ALL_CATEGORY: &[&str] = &[
+    "pods",
+    "services",
+    "daemonsets.apps",
+    "deployments.apps",
+    "replicasets.apps",
+    "statefulsets.apps",
+    "horizontalpodautoscalers.autoscaling",
+    "jobs.batch",
+    "cronjobs.batch",
+];
+
 /// What the arguments name.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResourceArgs {
@@ -37,11 +50,16 @@ impl ResourceArgs {
             }
             return Ok(ResourceArgs::Named(named));
         }
-        let kinds = first
-            .split(',')
-            .filter(|k| !k.is_empty())
-            .map(kind)
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut kinds: Vec<&'static ResourceKind> = Vec::new();
+        for name in first.split(',').filter(|k| !k.is_empty()) {
+            if name == "all" {
+                for k in ALL_CATEGORY {
+                    kinds.push(kind(k)?);
+                }
+            } else {
+                kinds.push(kind(name)?);
+            }
+        }
         if args.len() == 1 {
             return Ok(ResourceArgs::Kinds(kinds));
         }
@@ -112,6 +130,8 @@ mod tests {
         assert!(ResourceArgs::parse(&s(&["deploy,svc", "x"])).is_err());
         assert!(ResourceArgs::parse(&s(&["deploy/web", "svc"])).is_err());
         assert!(ResourceArgs::parse(&[]).is_err());
+        let ResourceArgs::Kinds(all) = ResourceArgs::parse(&s(&["all"])).unwrap() else { panic!() };
+        assert_eq!(all.len(), ALL_CATEGORY.len());
         assert!(ResourceArgs::parse_one(&s(&["deploy"])).is_err());
     }
 }
