@@ -6,7 +6,6 @@ mod support;
 
 mod bad_input;
 mod cell;
-mod chaos_smoke;
 mod failover;
 mod keelctl;
 mod kubectl;
