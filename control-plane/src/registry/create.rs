@@ -46,7 +46,7 @@ pub fn decide_create_with(
     let key = obj.key()?;
     let kind = obj.resource_kind();
     if kind.namespaced {
-        require_active_namespace(d.view, &mut d.ws, obj.namespace())?;
+        require_active_namespace(d, obj.namespace())?;
     }
     if d.view.get(&key)?.is_some() {
         return Err(RegistryError::AlreadyExists(format!(
