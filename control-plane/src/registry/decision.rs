@@ -13,7 +13,7 @@ use crate::objects::{DynamicObject, KindId, ServiceAllocator};
 use super::address_claims::{AddressClaims, HeldAddresses};
 use super::error::RegistryError;
 use super::quota_ledger::QuotaLedger;
-use super::quota_usage::{delta, usage_of, Usage};
+use super::quota_usage::{delta, usage_of};
 use super::store_view::{StoreView, StoredObject};
 use super::write_set::WriteSet;
 
@@ -84,7 +84,7 @@ impl<'a> Decision<'a> {
             .or_else(|| new.map(|n| n.namespace().to_string()))
             .unwrap_or_default();
         let old_usage = old.map(|o| usage_of(&o.object)).unwrap_or_default();
-        let new_usage = new.map(usage_of).unwrap_or_else(Usage::new);
+        let new_usage = new.map(usage_of).unwrap_or_default();
         let charge = delta(&old_usage, &new_usage);
         self.quotas
             .charge(self.view, &mut self.ws, &namespace, &subject, &charge)?;
