@@ -9,6 +9,7 @@ mod cell;
 mod failover;
 mod keelctl;
 mod kubectl;
+mod kubectl_failover;
 mod kubectl_support;
 mod membership;
 mod objects;
