@@ -8,7 +8,11 @@ use keel_proto::objects::objects_client::ObjectsClient;
 use serde_json::Value;
 use tonic::transport::Channel;
 
-use crate::cli::connect::connect_any;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+use crate::cli::connect::{connect_any, connect_one};
 use crate::objects::ResourceKind;
 
 /// An error the server returned: `Error from server (NotFound): deployments.apps "x" not found`.
@@ -115,17 +119,68 @@ pub struct Deleted {
     pub gone: bool,
 }
 
-/// A connected Objects client.
-#[derive(Debug, Clone)]
+/// How long a call keeps trying other replicas while none can serve it (no leader yet, the
+/// replica went away).
+const RETRY_FOR: Duration = Duration::from_secs(10);
+
+/// Whether a failed call may be sent again, to this or another replica: the replica was
+/// unreachable or had no leader to forward to (the write was not proposed).
+fn retryable(s: &tonic::Status) -> bool {
+    let reason = s
+        .metadata()
+        .get("keel-reason")
+        .and_then(|v| v.to_str().ok());
+    s.code() == tonic::Code::Unavailable && reason.is_none_or(|r| r == "ServiceUnavailable")
+}
+
+/// A connected Objects client. Calls that find no replica able to serve them move on to the
+/// next replica of the list, for up to [`RETRY_FOR`].
+#[derive(Debug)]
 pub struct ObjectsApi {
-    client: ObjectsClient<Channel>,
+    servers: Vec<String>,
+    /// The replica in use (index into `servers`) and its client.
+    current: Mutex<(usize, ObjectsClient<Channel>)>,
 }
 
 impl ObjectsApi {
     pub async fn connect(servers: &[String]) -> anyhow::Result<ObjectsApi> {
         Ok(ObjectsApi {
-            client: ObjectsClient::new(connect_any(servers).await?),
+            servers: servers.to_vec(),
+            current: Mutex::new((0, ObjectsClient::new(connect_any(servers).await?))),
         })
+    }
+
+    /// Switches to the next replica that accepts a connection (after `failed`).
+    async fn rotate(&self, failed: usize) {
+        let n = self.servers.len();
+        for step in 1..=n {
+            let i = (failed + step) % n;
+            if let Ok(ch) = connect_one(&self.servers[i]).await {
+                *self.current.lock().await = (i, ObjectsClient::new(ch));
+                return;
+            }
+        }
+    }
+
+    /// Runs `call`, retrying on another replica while the cell cannot serve it.
+    async fn call<T>(
+        &self,
+        mut call: impl AsyncFnMut(ObjectsClient<Channel>) -> Result<T, tonic::Status>,
+    ) -> Result<T, ApiError> {
+        let deadline = Instant::now() + RETRY_FOR;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let (index, client) = self.current.lock().await.clone();
+            match call(client).await {
+                Ok(v) => return Ok(v),
+                Err(s) if retryable(&s) && Instant::now() + pause < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                    self.rotate(index).await;
+                }
+                Err(s) => return Err(ApiError::from_status(&s)),
+            }
+        }
     }
 
     pub async fn get(
@@ -134,16 +189,12 @@ impl ObjectsApi {
         namespace: &str,
         name: &str,
     ) -> Result<Value, ApiError> {
-        let r = self
-            .client
-            .clone()
-            .get(pb::GetRequest {
-                resource: kind.group_resource(),
-                namespace: ns_for(kind, namespace).to_string(),
-                name: name.to_string(),
-            })
-            .await
-            .map_err(|s| ApiError::from_status(&s))?;
+        let req = pb::GetRequest {
+            resource: kind.group_resource(),
+            namespace: ns_for(kind, namespace).to_string(),
+            name: name.to_string(),
+        };
+        let r = self.call(async |mut c| c.get(req.clone()).await).await?;
         decode(&r.into_inner().object)
     }
 
@@ -155,18 +206,16 @@ impl ObjectsApi {
         label_selector: &str,
         field_selector: &str,
     ) -> Result<ObjectList, ApiError> {
+        let req = pb::ListRequest {
+            resource: kind.group_resource(),
+            namespace: ns_for(kind, namespace).to_string(),
+            label_selector: label_selector.to_string(),
+            field_selector: field_selector.to_string(),
+            ..Default::default()
+        };
         let r = self
-            .client
-            .clone()
-            .list(pb::ListRequest {
-                resource: kind.group_resource(),
-                namespace: ns_for(kind, namespace).to_string(),
-                label_selector: label_selector.to_string(),
-                field_selector: field_selector.to_string(),
-                ..Default::default()
-            })
-            .await
-            .map_err(|s| ApiError::from_status(&s))?
+            .call(async |mut c| c.list(req.clone()).await)
+            .await?
             .into_inner();
         let items = r
             .items
@@ -185,16 +234,12 @@ impl ObjectsApi {
         obj: &Value,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
-        let r = self
-            .client
-            .clone()
-            .create(pb::CreateRequest {
-                namespace: namespace.to_string(),
-                object: encode(obj),
-                dry_run,
-            })
-            .await
-            .map_err(|s| ApiError::from_status(&s))?;
+        let req = pb::CreateRequest {
+            namespace: namespace.to_string(),
+            object: encode(obj),
+            dry_run,
+        };
+        let r = self.call(async |mut c| c.create(req.clone()).await).await?;
         decode(&r.into_inner().object)
     }
 
@@ -205,16 +250,12 @@ impl ObjectsApi {
         obj: &Value,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
-        let r = self
-            .client
-            .clone()
-            .update(pb::UpdateRequest {
-                namespace: namespace.to_string(),
-                object: encode(obj),
-                dry_run,
-            })
-            .await
-            .map_err(|s| ApiError::from_status(&s))?;
+        let req = pb::UpdateRequest {
+            namespace: namespace.to_string(),
+            object: encode(obj),
+            dry_run,
+        };
+        let r = self.call(async |mut c| c.update(req.clone()).await).await?;
         decode(&r.into_inner().object)
     }
 
@@ -227,20 +268,16 @@ impl ObjectsApi {
         patch: &Value,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
-        let r = self
-            .client
-            .clone()
-            .patch(pb::PatchRequest {
-                resource: kind.group_resource(),
-                namespace: ns_for(kind, namespace).to_string(),
-                name: name.to_string(),
-                patch_type: pb::PatchType::Merge as i32,
-                patch: encode(patch),
-                status: false,
-                dry_run,
-            })
-            .await
-            .map_err(|s| ApiError::from_status(&s))?;
+        let req = pb::PatchRequest {
+            resource: kind.group_resource(),
+            namespace: ns_for(kind, namespace).to_string(),
+            name: name.to_string(),
+            patch_type: pb::PatchType::Merge as i32,
+            patch: encode(patch),
+            status: false,
+            dry_run,
+        };
+        let r = self.call(async |mut c| c.patch(req.clone()).await).await?;
         decode(&r.into_inner().object)
     }
 
@@ -252,19 +289,17 @@ impl ObjectsApi {
         grace_period_seconds: Option<i64>,
         dry_run: bool,
     ) -> Result<Deleted, ApiError> {
+        let req = pb::DeleteRequest {
+            resource: kind.group_resource(),
+            namespace: ns_for(kind, namespace).to_string(),
+            name: name.to_string(),
+            grace_period_seconds,
+            dry_run,
+            ..Default::default()
+        };
         let r = self
-            .client
-            .clone()
-            .delete(pb::DeleteRequest {
-                resource: kind.group_resource(),
-                namespace: ns_for(kind, namespace).to_string(),
-                name: name.to_string(),
-                grace_period_seconds,
-                dry_run,
-                ..Default::default()
-            })
-            .await
-            .map_err(|s| ApiError::from_status(&s))?
+            .call(async |mut c| c.delete(req.clone()).await)
+            .await?
             .into_inner();
         Ok(Deleted {
             object: decode(&r.object)?,
@@ -281,19 +316,15 @@ impl ObjectsApi {
         field_selector: &str,
         resource_version: &str,
     ) -> Result<tonic::Streaming<pb::WatchEvent>, ApiError> {
-        let r = self
-            .client
-            .clone()
-            .watch(pb::WatchRequest {
-                resource: kind.group_resource(),
-                namespace: ns_for(kind, namespace).to_string(),
-                label_selector: label_selector.to_string(),
-                field_selector: field_selector.to_string(),
-                resource_version: resource_version.to_string(),
-                ..Default::default()
-            })
-            .await
-            .map_err(|s| ApiError::from_status(&s))?;
+        let req = pb::WatchRequest {
+            resource: kind.group_resource(),
+            namespace: ns_for(kind, namespace).to_string(),
+            label_selector: label_selector.to_string(),
+            field_selector: field_selector.to_string(),
+            resource_version: resource_version.to_string(),
+            ..Default::default()
+        };
+        let r = self.call(async |mut c| c.watch(req.clone()).await).await?;
         Ok(r.into_inner())
     }
 
@@ -306,6 +337,18 @@ impl ObjectsApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_unserved_calls_are_retried() {
+        assert!(retryable(&tonic::Status::unavailable("transport error")));
+        let mut no_leader = tonic::Status::unavailable("no leader");
+        no_leader
+            .metadata_mut()
+            .insert("keel-reason", "ServiceUnavailable".parse().unwrap());
+        assert!(retryable(&no_leader));
+        assert!(!retryable(&tonic::Status::deadline_exceeded("maybe applied")));
+        assert!(!retryable(&tonic::Status::not_found("x")));
+    }
 
     #[test]
     fn server_errors_print_like_kubectl() {
