@@ -21,4 +21,9 @@ pub mod objects {
     tonic::include_proto!("keel.objects.v1");
 }
 
+/// The node plane: agents registering and reporting (`keel.node.v1`).
+pub mod node {
+    tonic::include_proto!("keel.node.v1");
+}
+
 pub mod keys;

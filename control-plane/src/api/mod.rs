@@ -4,6 +4,7 @@
 pub mod cluster_service;
 pub mod convert;
 pub mod error;
+pub mod node_service;
 pub mod objects_service;
 pub mod proposer;
 pub mod store_service;

@@ -41,6 +41,24 @@ impl Ipv4Cidr {
         })
     }
 
+    /// The network of `addr` with `prefix` (clamped to 0..=32).
+    pub fn new(addr: Ipv4Addr, prefix: u8) -> Ipv4Cidr {
+        let prefix = prefix.min(32);
+        let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+        Ipv4Cidr {
+            network: u32::from(addr) & mask,
+            prefix,
+        }
+    }
+
+    pub fn network(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.network)
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
     fn broadcast(&self) -> u32 {
         self.network | (u32::MAX >> self.prefix)
     }

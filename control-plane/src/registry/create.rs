@@ -55,6 +55,20 @@ pub fn decide_create_with(
             obj.name()
         )));
     }
+    let mut obj = obj;
+    if kind.id == KindId::Node
+        && obj
+            .field("spec.podCIDR")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .is_empty()
+    {
+        let cidr = d.allocate_pod_cidr(&key.to_bytes())?;
+        let map = obj.as_map_mut();
+        let spec = map.entry("spec").or_insert_with(|| serde_json::json!({}));
+        spec["podCIDR"] = serde_json::json!(cidr);
+        spec["podCIDRs"] = serde_json::json!([cidr]);
+    }
     if kind.id == KindId::ResourceQuota {
         // A new quota starts from what the namespace already holds.
         let used = super::quota_recount::namespace_usage(d.view, obj.namespace())?;

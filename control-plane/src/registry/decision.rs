@@ -12,6 +12,7 @@ use crate::objects::{DynamicObject, KindId, ServiceAllocator};
 
 use super::address_claims::{AddressClaims, HeldAddresses};
 use super::error::RegistryError;
+use super::pod_cidrs::PodCidrAllocator;
 use super::quota_ledger::QuotaLedger;
 use super::quota_usage::{delta, usage_of};
 use super::store_view::{StoreView, StoredObject};
@@ -21,6 +22,8 @@ use super::write_set::WriteSet;
 #[derive(Debug, Clone)]
 pub struct RegistrySettings {
     pub allocator: ServiceAllocator,
+    /// Pod CIDRs handed to Nodes.
+    pub pod_cidrs: PodCidrAllocator,
     /// Events kept at most (oldest pruned first).
     pub max_events: usize,
     /// Events older than this are pruned.
@@ -31,6 +34,7 @@ impl Default for RegistrySettings {
     fn default() -> Self {
         RegistrySettings {
             allocator: ServiceAllocator::default(),
+            pod_cidrs: PodCidrAllocator::default(),
             max_events: 10_000,
             event_ttl: std::time::Duration::from_secs(3600),
         }
@@ -45,6 +49,8 @@ pub struct Decision<'a> {
     pub ws: WriteSet,
     quotas: QuotaLedger,
     addresses: AddressClaims,
+    /// Pod CIDRs allocated (and claimed) in this decision.
+    allocated_cidrs: Vec<String>,
 }
 
 impl<'a> Decision<'a> {
@@ -56,12 +62,23 @@ impl<'a> Decision<'a> {
             ws: WriteSet::new(),
             quotas: QuotaLedger::default(),
             addresses: AddressClaims::default(),
+            allocated_cidrs: Vec::new(),
         }
     }
 
     /// The addresses in use, for the Service allocator.
     pub fn used_addresses(&mut self) -> Result<crate::objects::UsedAddresses, RegistryError> {
         Ok(self.addresses.used(self.view)?.clone())
+    }
+
+    /// A free pod CIDR for the Node stored under `owner`, claimed in this decision.
+    pub fn allocate_pod_cidr(&mut self, owner: &[u8]) -> Result<String, RegistryError> {
+        let cidr = self
+            .settings
+            .pod_cidrs
+            .allocate(self.view, &mut self.ws, owner)?;
+        self.allocated_cidrs.push(cidr.clone());
+        Ok(cidr)
     }
 
     /// Replaces `old` (absent for a create) with `new` (absent for a delete) under `key`:
@@ -98,6 +115,22 @@ impl<'a> Decision<'a> {
             let after = held(new);
             self.addresses
                 .transfer(self.view, &mut self.ws, key, &before, &after)?;
+        }
+        let node_cidr = |o: Option<&DynamicObject>| {
+            o.filter(|o| o.resource_kind().id == KindId::Node)
+                .and_then(|o| o.field("spec.podCIDR")?.as_str().map(str::to_string))
+                .filter(|c| !c.is_empty())
+        };
+        let (old_cidr, new_cidr) = (node_cidr(old.map(|o| &o.object)), node_cidr(new));
+        if old_cidr != new_cidr {
+            if let Some(c) = &old_cidr {
+                PodCidrAllocator::release(&mut self.ws, c);
+            }
+            if let Some(c) = &new_cidr {
+                if !self.allocated_cidrs.contains(c) {
+                    PodCidrAllocator::claim(&mut self.ws, c, key);
+                }
+            }
         }
         match new {
             Some(obj) => {

@@ -27,6 +27,7 @@ mod error;
 mod list;
 pub mod maintenance;
 mod namespace_guard;
+mod pod_cidrs;
 mod quota_ledger;
 mod quota_recount;
 mod quota_usage;
@@ -47,6 +48,7 @@ pub use decision::{Decision, RegistrySettings};
 pub use delete::{parse_propagation, DeleteRequest, Deleted, PROTECTED_NAMESPACES};
 pub use error::RegistryError;
 pub use list::{ListOptions, ListResult};
+pub use pod_cidrs::{PodCidrAllocator, DEFAULT_CLUSTER_CIDR};
 pub use store_view::{StoreView, StoredObject};
 pub use update::Updated;
 

@@ -97,6 +97,7 @@ fn decide_replace(
             new
         }
     };
+    let new = keep_pod_cidr(&stored.object, new)?;
     let outcome = prepare_update(&stored.object, new, target)?;
     let (mut object, deleted) = match outcome {
         UpdateOutcome::Write(o) => (o, false),
@@ -138,4 +139,35 @@ fn decide_replace(
         deleted: false,
         unchanged: false,
     })
+}
+
+/// A Node's pod CIDR is fixed once given: an update may leave it out (it is kept) but not change it.
+fn keep_pod_cidr(
+    old: &DynamicObject,
+    mut new: DynamicObject,
+) -> Result<DynamicObject, RegistryError> {
+    if old.resource_kind().id != KindId::Node {
+        return Ok(new);
+    }
+    let cidr = |o: &DynamicObject| {
+        o.field("spec.podCIDR")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let (was, now) = (cidr(old), cidr(&new));
+    if was.is_empty() || was == now {
+        return Ok(new);
+    }
+    if !now.is_empty() {
+        return Err(RegistryError::Invalid(format!(
+            "Node \"{}\" is invalid: spec.podCIDR: Forbidden: node updates may not change podCIDR except from \"\" to valid",
+            old.name()
+        )));
+    }
+    let map = new.as_map_mut();
+    let spec = map.entry("spec").or_insert_with(|| serde_json::json!({}));
+    spec["podCIDR"] = serde_json::json!(was);
+    spec["podCIDRs"] = serde_json::json!([was]);
+    Ok(new)
 }

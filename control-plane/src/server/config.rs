@@ -57,6 +57,12 @@ pub struct ServerArgs {
     /// Range Service cluster IPs are allocated from.
     #[arg(long, default_value = crate::objects::DEFAULT_SERVICE_CIDR)]
     pub service_cidr: String,
+    /// Range node pod CIDRs are carved from.
+    #[arg(long, default_value = crate::registry::DEFAULT_CLUSTER_CIDR)]
+    pub cluster_cidr: String,
+    /// Prefix length of each node's pod CIDR.
+    #[arg(long, default_value_t = 24)]
+    pub node_cidr_mask_size: u8,
     /// Events kept at most; the oldest are pruned beyond it.
     #[arg(long, default_value_t = 10_000)]
     pub max_events: usize,

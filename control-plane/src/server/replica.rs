@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use keel_proto::cluster::cluster_client::ClusterClient;
 use keel_proto::cluster::cluster_server::ClusterServer;
+use keel_proto::node::node_plane_server::NodePlaneServer;
 use keel_proto::objects::objects_server::ObjectsServer;
 use keel_proto::raft::raft_server::RaftServer;
 use keel_proto::store::store_server::StoreServer;
@@ -15,6 +16,7 @@ use openraft::async_runtime::WatchReceiver;
 use openraft::{BasicNode, Config, SnapshotPolicy};
 
 use crate::api::cluster_service::ClusterService;
+use crate::api::node_service::NodeService;
 use crate::api::objects_service::ObjectsService;
 use crate::api::store_service::StoreService;
 use crate::api::Proposer;
@@ -103,11 +105,19 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             crate::objects::DEFAULT_NODE_PORTS,
         )
         .map_err(|e| anyhow::anyhow!("--service-cidr: {}", e.0))?,
+        pod_cidrs: crate::registry::PodCidrAllocator::new(
+            &args.cluster_cidr,
+            args.node_cidr_mask_size,
+        )
+        .map_err(|e| anyhow::anyhow!("--cluster-cidr: {}", e.0))?,
         max_events: args.max_events,
         event_ttl: Duration::from_secs(args.event_ttl_seconds),
     };
     let registry = Registry::new(proposer.clone(), mvcc.clone(), hub.clone(), settings);
     let objects = ObjectsService {
+        registry: registry.clone(),
+    };
+    let node_plane = NodeService {
         registry: registry.clone(),
     };
     let raft_rpc = RaftService {
@@ -130,6 +140,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         )
         .add_service(
             ObjectsServer::new(objects)
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            NodePlaneServer::new(node_plane)
                 .max_decoding_message_size(MAX_MESSAGE)
                 .max_encoding_message_size(MAX_MESSAGE),
         )

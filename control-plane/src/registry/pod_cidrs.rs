@@ -1,0 +1,103 @@
+//! Pod CIDRs for nodes: each Node gets one `/node_prefix` block of `--cluster-cidr` when it is
+//! created (unless it asks for one), held by a claim key `/registry/ranges/podcidrs/<network>`
+//! that must not exist when the transaction commits — two nodes registering at once through
+//! different replicas can never get the same block. Deleting the Node frees its block.
+
+use std::net::Ipv4Addr;
+
+use crate::objects::{CidrError, Ipv4Cidr};
+
+use super::error::RegistryError;
+use super::store_view::StoreView;
+use super::write_set::WriteSet;
+
+const PREFIX: &str = "/registry/ranges/podcidrs/";
+
+/// Hands out node pod CIDRs from the cluster CIDR.
+#[derive(Debug, Clone, Copy)]
+pub struct PodCidrAllocator {
+    cluster: Ipv4Cidr,
+    node_prefix: u8,
+}
+
+impl Default for PodCidrAllocator {
+    fn default() -> Self {
+        PodCidrAllocator {
+            cluster: Ipv4Cidr::new(Ipv4Addr::new(10, 244, 0, 0), 16),
+            node_prefix: 24,
+        }
+    }
+}
+
+/// Kubernetes' usual pod network.
+pub const DEFAULT_CLUSTER_CIDR: &str = "10.244.0.0/16";
+
+impl PodCidrAllocator {
+    pub fn new(cluster: &str, node_prefix: u8) -> Result<Self, CidrError> {
+        let parsed = Ipv4Cidr::parse(cluster)?;
+        if node_prefix < parsed.prefix() || node_prefix > 30 {
+            return Err(CidrError(format!(
+                "{cluster}: node prefix /{node_prefix} must be between /{} and /30",
+                parsed.prefix()
+            )));
+        }
+        Ok(PodCidrAllocator {
+            cluster: parsed,
+            node_prefix,
+        })
+    }
+
+    /// The lowest free block, claimed for `owner` in `ws`.
+    pub fn allocate(
+        &self,
+        view: &StoreView,
+        ws: &mut WriteSet,
+        owner: &[u8],
+    ) -> Result<String, RegistryError> {
+        let used: std::collections::BTreeSet<u32> = view
+            .scan(PREFIX.as_bytes())?
+            .iter()
+            .filter_map(|kv| {
+                std::str::from_utf8(&kv.key)
+                    .ok()?
+                    .strip_prefix(PREFIX)?
+                    .parse::<Ipv4Addr>()
+                    .ok()
+            })
+            .map(u32::from)
+            .collect();
+        let base = u32::from(self.cluster.network());
+        let blocks = 1u64 << (self.node_prefix - self.cluster.prefix());
+        let step = 1u64 << (32 - self.node_prefix);
+        for i in 0..blocks {
+            let net = base + (i * step) as u32;
+            let key = format!("{PREFIX}{}", Ipv4Addr::from(net)).into_bytes();
+            if used.contains(&net) || ws.pending(&key).is_some() {
+                continue;
+            }
+            ws.expect(&key, 0);
+            ws.put(&key, owner.to_vec());
+            return Ok(format!("{}/{}", Ipv4Addr::from(net), self.node_prefix));
+        }
+        Err(RegistryError::Forbidden(format!(
+            "no pod CIDR left: every /{} block of {} is taken",
+            self.node_prefix, self.cluster
+        )))
+    }
+
+    /// Claims a block the Node asked for itself; it must be free.
+    pub fn claim(ws: &mut WriteSet, cidr: &str, owner: &[u8]) {
+        if let Some((net, _)) = cidr.split_once('/') {
+            let key = format!("{PREFIX}{net}").into_bytes();
+            ws.expect(&key, 0);
+            ws.put(&key, owner.to_vec());
+        }
+    }
+
+    /// Frees the block `cidr` (a Node's spec.podCIDR) in `ws`.
+    pub fn release(ws: &mut WriteSet, cidr: &str) {
+        if let Some((net, _)) = cidr.split_once('/') {
+            ws.delete(format!("{PREFIX}{net}").as_bytes());
+        }
+    }
+}
