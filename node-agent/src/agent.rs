@@ -1,0 +1,78 @@
+//! `run`: register the node (retrying on every replica until one answers), then follow the pods
+//! bound to it and report status, forever.
+
+use std::time::{Duration, SystemTime};
+
+use keel_proto::node::node_plane_client::NodePlaneClient;
+use keel_proto::node::RegisterRequest;
+use serde_json::Value;
+
+use crate::cell_client::CellClient;
+use crate::config::{AgentArgs, RuntimeKind};
+use crate::node_object::node_object;
+use crate::pod_sync::{self, IpPool};
+use crate::reporter;
+use crate::runtime::fake::FakeRuntime;
+
+pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
+    let cell = CellClient::new(args.servers())?;
+    let started = SystemTime::now();
+    let (node, interval) = register(&cell, &args, started).await;
+    let cidr = node
+        .pointer("/spec/podCIDR")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow::anyhow!("the cell gave node {} no pod CIDR", args.node_name))?
+        .to_string();
+    tracing::info!(node = %args.node_name, %cidr, replica = %cell.current(), "registered");
+    let ips = IpPool::new(&cidr)?;
+    match args.runtime {
+        RuntimeKind::Fake => {
+            let runtime = FakeRuntime::new();
+            let sync = tokio::spawn(pod_sync::run(
+                cell.clone(),
+                args.node_name.clone(),
+                runtime.clone(),
+                ips,
+            ));
+            let reports = tokio::spawn(reporter::run(cell, args, runtime, started, interval));
+            tokio::select! {
+                r = sync => r?,
+                r = reports => r?,
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn register(cell: &CellClient, args: &AgentArgs, started: SystemTime) -> (Value, Duration) {
+    let body = node_object(args, started).to_string().into_bytes();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let attempt = async {
+            let mut client = NodePlaneClient::new(cell.channel()?);
+            let r = client
+                .register(RegisterRequest { node: body.clone() })
+                .await?
+                .into_inner();
+            if let Some(redirect) = r.redirect {
+                cell.redirect(&redirect.address);
+                anyhow::bail!("redirected to {}", redirect.address);
+            }
+            let node: Value = serde_json::from_slice(&r.node)?;
+            anyhow::Ok((
+                node,
+                Duration::from_millis(u64::from(r.report_interval_ms.max(100))),
+            ))
+        }
+        .await;
+        match attempt {
+            Ok(done) => return done,
+            Err(e) => {
+                tracing::warn!(replica = %cell.current(), error = %e, "registration failed; retrying");
+                cell.rotate();
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}

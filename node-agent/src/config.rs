@@ -1,0 +1,58 @@
+//! `AgentArgs`: keel-agent's command line.
+
+use clap::Parser;
+
+/// Which container runtime drives the pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeKind {
+    /// In memory: pods "run" without containers (hollow nodes for tests and scale runs).
+    Fake,
+}
+
+/// keel-agent — makes the pods bound to this node real.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "keel-agent", version)]
+pub struct AgentArgs {
+    /// Replica addresses (HOST:PORT, comma separated); the agent moves to the next one when its
+    /// replica fails.
+    #[arg(long, env = "KEEL_SERVERS", default_value = "127.0.0.1:7001")]
+    pub servers: String,
+    /// This node's name (DNS-1123 subdomain).
+    #[arg(long)]
+    pub node_name: String,
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Fake)]
+    pub runtime: RuntimeKind,
+    /// Allocatable CPU (Kubernetes quantity).
+    #[arg(long, default_value = "4")]
+    pub cpu: String,
+    /// Allocatable memory (Kubernetes quantity).
+    #[arg(long, default_value = "8Gi")]
+    pub memory: String,
+    #[arg(long, default_value_t = 110)]
+    pub max_pods: u32,
+    /// Node labels, `k=v,k2=v2`.
+    #[arg(long, default_value = "")]
+    pub labels: String,
+    /// The address reported as the node's InternalIP.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub node_ip: String,
+}
+
+impl AgentArgs {
+    pub fn servers(&self) -> Vec<String> {
+        self.servers
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn label_pairs(&self) -> Vec<(String, String)> {
+        self.labels
+            .split(',')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect()
+    }
+}

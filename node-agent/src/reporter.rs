@@ -1,0 +1,87 @@
+//! Sending the node's and every pod's full status to the cell every report interval over one
+//! `Report` stream; the cell writes only what changed. A broken stream is reopened on the next
+//! replica; a Redirect in an ack moves the agent to the replica it names.
+
+use std::time::{Duration, SystemTime};
+
+use keel_proto::node::node_plane_client::NodePlaneClient;
+use keel_proto::node::{NodeReport, PodReport};
+
+use crate::cell_client::CellClient;
+use crate::config::AgentArgs;
+use crate::node_object::node_status;
+use crate::pod_status::pod_status;
+use crate::runtime::ContainerRuntime;
+
+/// Runs until the process exits.
+pub async fn run<R: ContainerRuntime>(
+    cell: CellClient,
+    args: AgentArgs,
+    runtime: R,
+    started: SystemTime,
+    every: Duration,
+) {
+    loop {
+        if let Err(e) = stream_reports(&cell, &args, &runtime, started, every).await {
+            tracing::warn!(replica = %cell.current(), error = %e, "status reports failed; moving on");
+            cell.rotate();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// One report of everything the node runs.
+pub async fn report<R: ContainerRuntime>(
+    args: &AgentArgs,
+    runtime: &R,
+    started: SystemTime,
+) -> NodeReport {
+    let pods = runtime
+        .list()
+        .await
+        .iter()
+        .map(|p| PodReport {
+            namespace: p.namespace.clone(),
+            name: p.name.clone(),
+            uid: p.uid.clone(),
+            status: pod_status(p, &args.node_ip).to_string().into_bytes(),
+        })
+        .collect();
+    NodeReport {
+        node_name: args.node_name.clone(),
+        node_status: node_status(args, started, SystemTime::now())
+            .to_string()
+            .into_bytes(),
+        pods,
+    }
+}
+
+async fn stream_reports<R: ContainerRuntime>(
+    cell: &CellClient,
+    args: &AgentArgs,
+    runtime: &R,
+    started: SystemTime,
+    every: Duration,
+) -> anyhow::Result<()> {
+    let mut client = NodePlaneClient::new(cell.channel()?);
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tx.send(report(args, runtime, started).await).await?;
+    let mut acks = client
+        .report(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await?
+        .into_inner();
+    let mut ticker = tokio::time::interval(every);
+    ticker.tick().await;
+    loop {
+        let ack = acks
+            .message()
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the report stream ended"))?;
+        if let Some(r) = ack.redirect {
+            cell.redirect(&r.address);
+            anyhow::bail!("redirected to replica {} at {}", r.replica_id, r.address);
+        }
+        ticker.tick().await;
+        tx.send(report(args, runtime, started).await).await?;
+    }
+}

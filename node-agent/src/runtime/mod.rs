@@ -1,0 +1,78 @@
+//! `ContainerRuntime`: what the agent needs from a container runtime — start a pod, stop it,
+//! and report the state of its containers. The kubelet's CRI calls map onto it one to one
+//! (RunPodSandbox + CreateContainer/StartContainer; StopContainer/StopPodSandbox/Remove*;
+//! ListContainers/ContainerStatus).
+
+pub mod fake;
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, SystemTime};
+
+use k8s_openapi::api::core::v1::Pod;
+
+/// The state of one container as the runtime sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContainerState {
+    Waiting {
+        reason: String,
+        message: String,
+    },
+    Running {
+        started_at: SystemTime,
+    },
+    Terminated {
+        exit_code: i32,
+        reason: String,
+        started_at: SystemTime,
+        finished_at: SystemTime,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerStatus {
+    pub name: String,
+    pub image: String,
+    pub container_id: String,
+    pub state: ContainerState,
+    /// The state before the last restart, if any.
+    pub last_state: Option<ContainerState>,
+    pub restart_count: i32,
+    pub ready: bool,
+}
+
+/// One pod as the runtime sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodState {
+    pub uid: String,
+    pub namespace: String,
+    pub name: String,
+    pub pod_ip: Option<Ipv4Addr>,
+    pub started_at: SystemTime,
+    pub containers: Vec<ContainerStatus>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("pod {0}: {1}")]
+    Pod(String, String),
+}
+
+/// A container runtime. Implementations are cheap to clone and safe to share.
+pub trait ContainerRuntime: Clone + Send + Sync + 'static {
+    /// Starts `pod` (sandbox and containers) with `pod_ip`. Starting a running pod is a no-op.
+    fn start_pod(
+        &self,
+        pod: &Pod,
+        pod_ip: Ipv4Addr,
+    ) -> impl std::future::Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Stops the pod's containers within `grace` and removes the pod.
+    fn stop_pod(
+        &self,
+        uid: &str,
+        grace: Duration,
+    ) -> impl std::future::Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Every pod the runtime holds.
+    fn list(&self) -> impl std::future::Future<Output = Vec<PodState>> + Send;
+}
