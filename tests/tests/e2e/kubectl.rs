@@ -220,6 +220,36 @@ async fn verbs_change_objects_like_kubectl() {
             "yaml",
         ]),
     );
+    // `create --save-config` records the manifest as `apply` does: applying it changes nothing.
+    let dry = k.ok(&[
+        "create",
+        "deployment",
+        "saved",
+        "--image=busybox",
+        "-n",
+        "team-a",
+        "--dry-run=client",
+        "-o",
+        "yaml",
+    ]);
+    assert_eq!(
+        k.ok(&[
+            "create",
+            "deployment",
+            "saved",
+            "--image=busybox",
+            "-n",
+            "team-a",
+            "--save-config"
+        ]),
+        "deployment.apps/saved created\n"
+    );
+    let r = k.run_with(k.command(&["apply", "-n", "team-a", "-f", "-"]), Some(&dry));
+    assert_eq!(r.stdout, "deployment.apps/saved unchanged\n", "{r:?}");
+    assert_eq!(
+        k.ok(&["delete", "deploy/saved", "-n", "team-a"]),
+        "deployment.apps \"saved\" deleted\n"
+    );
     let stderr = k.fails(&["create", "namespace", "team-a"]);
     assert_eq!(
         stderr,

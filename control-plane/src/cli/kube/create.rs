@@ -131,14 +131,19 @@ async fn create_one(
 ) -> anyhow::Result<()> {
     let kind = kind_of(&obj)?;
     let namespace = ctx.namespace_for(kind, &obj)?;
-    if args.save_config {
-        obj = with_last_applied(&obj);
-    }
     if args.dry_run == DryRun::Client {
+        if args.save_config {
+            obj = with_last_applied(&obj);
+        }
         print_outcome(&obj, "created", args.dry_run, ctx);
         return Ok(());
     }
     set_namespace(&mut obj, &namespace);
+    // Recorded with its namespace, as `apply` records it, so a later apply of the same
+    // manifest is "unchanged".
+    if args.save_config {
+        obj = with_last_applied(&obj);
+    }
     let api = ctx.api().await?;
     let created = api
         .create(&namespace, &obj, args.dry_run == DryRun::Server)
