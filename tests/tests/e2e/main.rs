@@ -4,6 +4,7 @@
 mod objects_support;
 mod support;
 
+mod agents;
 mod bad_input;
 mod cell;
 mod failover;
