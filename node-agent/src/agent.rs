@@ -14,7 +14,30 @@ use crate::pod_sync::{self, IpPool};
 use crate::reporter;
 use crate::runtime::fake::FakeRuntime;
 
+/// Runs the agent — or, with `--hollow-nodes N`, N hollow agents sharing this process.
 pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
+    if args.hollow_nodes <= 1 {
+        return run_node(args).await;
+    }
+    anyhow::ensure!(
+        args.runtime == RuntimeKind::Fake,
+        "--hollow-nodes needs --runtime fake"
+    );
+    let mut nodes = tokio::task::JoinSet::new();
+    for i in 0..args.hollow_nodes {
+        let mut one = args.clone();
+        one.node_name = format!("{}-{i}", args.node_name);
+        one.hollow_nodes = 1;
+        nodes.spawn(run_node(one));
+    }
+    while let Some(done) = nodes.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+/// Runs one node's agent until the process exits.
+async fn run_node(args: AgentArgs) -> anyhow::Result<()> {
     let cell = CellClient::new(args.servers())?;
     let started = SystemTime::now();
     let (node, interval) = register(&cell, &args, started).await;

@@ -33,6 +33,10 @@ pub struct AgentArgs {
     /// Node labels, `k=v,k2=v2`.
     #[arg(long, default_value = "")]
     pub labels: String,
+    /// Run this many hollow nodes in this one process (fake runtime only), named
+    /// `<node-name>-0` … `<node-name>-<N-1>`; 1 = just `--node-name`.
+    #[arg(long, default_value_t = 1)]
+    pub hollow_nodes: u32,
     /// The address reported as the node's InternalIP.
     #[arg(long, default_value = "127.0.0.1")]
     pub node_ip: String,

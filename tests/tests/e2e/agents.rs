@@ -49,6 +49,50 @@ fn start_agent(cluster: &LocalCluster, name: &str, servers: &[String]) -> Agent 
     Agent(child)
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_hollow_nodes_share_one_agent_process() {
+    let cluster = cell(ClusterOptions::default()).await;
+    wait_bootstrapped(&cluster).await;
+    let log = std::fs::File::create(cluster.root().join("agent-hollow.log")).unwrap();
+    let _agents = Agent(
+        Command::new(find_binary("keel-agent").expect("keel-agent is built"))
+            .args(["--node-name", "hollow", "--hollow-nodes", "20", "--servers"])
+            .arg(cluster.addrs().join(","))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("keel-agent starts"),
+    );
+    let nodes = wait_until(Duration::from_secs(30), "20 hollow nodes", async || {
+        let (items, _) = list(
+            &cluster,
+            1,
+            keel_proto::objects::ListRequest {
+                resource: "nodes".into(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        anyhow::ensure!(items.len() == 20, "{} nodes", items.len());
+        Ok(items)
+    })
+    .await
+    .expect("nodes");
+    let cidrs: std::collections::BTreeSet<&str> = nodes
+        .iter()
+        .filter_map(|n| n["spec"]["podCIDR"].as_str())
+        .collect();
+    assert_eq!(cidrs.len(), 20, "every node has its own pod CIDR");
+    create(&cluster, 2, &bound_pod("on-7", "hollow-7", json!({})))
+        .await
+        .expect("pod");
+    wait_pod(&cluster, 3, "on-7", "Running", |p| {
+        p["status"]["phase"] == "Running"
+    })
+    .await;
+    cluster.teardown();
+}
+
 fn bound_pod(name: &str, node: &str, annotations: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "annotations": annotations},
