@@ -112,6 +112,27 @@ impl Proposer {
         }
     }
 
+    /// Proposes `txn` for leader-only work running in `term`, on this replica only: fenced so the
+    /// state machine rejects it unless it is appended in that same term.
+    pub async fn propose_as_leader(
+        &self,
+        term: u64,
+        txn: crate::store::Txn,
+    ) -> Result<CommandResponse, ApiError> {
+        let cmd = Command::Fenced { term, txn };
+        match tokio::time::timeout(self.timeout, self.propose_local(cmd)).await {
+            Ok(ForwardOutcome::Applied(r)) => Ok(r),
+            Ok(ForwardOutcome::NotLeader { leader }) => Err(ApiError::Unavailable(format!(
+                "not the leader any more (leader: {leader:?}); leader-only work of term {term} stops"
+            ))),
+            Ok(ForwardOutcome::Failed(m)) => Err(ApiError::Unavailable(m)),
+            Err(_) => Err(ApiError::OutcomeUnknown(format!(
+                "the fenced write was not committed within {:?}",
+                self.timeout
+            ))),
+        }
+    }
+
     async fn forward(
         &self,
         leader: NodeId,

@@ -10,6 +10,7 @@ use futures::{Stream, TryStreamExt};
 use openraft::alias::{EntryPayloadOf, LogIdOf, SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
 use openraft::entry::RaftEntry;
 use openraft::storage::{EntryResponder, RaftStateMachine};
+use openraft::vote::RaftLeaderId;
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 use rocksdb::{WriteBatch, WriteOptions, DB};
 use tokio::sync::watch;
@@ -19,7 +20,7 @@ use crate::raft::snapshot_file::{
     self, SnapshotFile, KEY_LAST_APPLIED, KEY_MEMBERSHIP, SM_META_CF,
 };
 use crate::raft::TypeConfig;
-use crate::store::{CommandResponse, Mvcc, RevisionEvents, WatchHub};
+use crate::store::{Command, CommandResponse, Mvcc, RevisionEvents, WatchHub};
 
 /// Progress of this replica's state machine, for readers waiting on a read index.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -74,6 +75,15 @@ impl KeelStateMachine {
         let mut batch = WriteBatch::default();
         let (response, events) = match payload {
             EntryPayload::Blank => (CommandResponse::Noop, Vec::new()),
+            EntryPayload::Normal(Command::Fenced { term, .. })
+                if *term != log_id.committed_leader_id().term() =>
+            {
+                let reason = format!(
+                    "fenced: decided in term {term} but appended in term {}; a newer leader is in charge",
+                    log_id.committed_leader_id().term()
+                );
+                (CommandResponse::Rejected { reason }, Vec::new())
+            }
             EntryPayload::Normal(cmd) => {
                 self.mvcc.apply(cmd, &mut batch).map_err(io::Error::other)?
             }
@@ -210,5 +220,70 @@ impl RaftStateMachine<TypeConfig> for KeelStateMachine {
             meta,
             snapshot: SnapshotFile { path },
         }))
+    }
+}
+
+#[cfg(test)]
+mod fencing_tests {
+    use super::*;
+    use crate::raft::rocks::open_data_dir;
+    use crate::store::{Op, Txn};
+    use openraft::testing::log_id;
+
+    fn put(key: &str) -> Txn {
+        Txn {
+            success: vec![Op::Put {
+                key: key.as_bytes().to_vec(),
+                value: b"v".to_vec(),
+                prev_kv: false,
+            }],
+            ..Txn::default()
+        }
+    }
+
+    #[test]
+    fn a_fenced_command_applies_only_in_the_term_it_was_decided_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = open_data_dir(&dir.path().join("d"), 1, true).unwrap();
+        let mvcc = Mvcc::new(opened.db.clone()).unwrap();
+        let sm = KeelStateMachine::new(
+            opened.db.clone(),
+            mvcc.clone(),
+            WatchHub::new(16),
+            opened.snapshot_dir.clone(),
+        )
+        .unwrap();
+        let current = EntryPayload::Normal(Command::Fenced {
+            term: 3,
+            txn: put("/now"),
+        });
+        let r = sm
+            .apply_one(&log_id::<TypeConfig>(3, 1, 1), &current)
+            .unwrap();
+        assert!(
+            matches!(r, CommandResponse::Txn(ref t) if t.succeeded),
+            "{r:?}"
+        );
+        let stale = EntryPayload::Normal(Command::Fenced {
+            term: 2,
+            txn: put("/stale"),
+        });
+        let r = sm
+            .apply_one(&log_id::<TypeConfig>(3, 2, 2), &stale)
+            .unwrap();
+        assert!(
+            matches!(r, CommandResponse::Rejected { ref reason } if reason.contains("decided in term 2 but appended in term 3")),
+            "{r:?}"
+        );
+        assert_eq!(
+            mvcc.revision().unwrap(),
+            1,
+            "the stale command wrote nothing"
+        );
+        // The rejection is deterministic: every replica applies the same entry the same way.
+        let r2 = sm
+            .apply_one(&log_id::<TypeConfig>(3, 2, 3), &stale)
+            .unwrap();
+        assert_eq!(format!("{r:?}"), format!("{r2:?}"));
     }
 }

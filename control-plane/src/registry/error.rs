@@ -39,6 +39,9 @@ pub enum RegistryError {
     Timeout(String),
     #[error("{0}")]
     Internal(String),
+    /// Leader-only work from a term that is over: this replica no longer leads it.
+    #[error("{0}")]
+    Fenced(String),
 }
 
 impl RegistryError {
@@ -56,6 +59,7 @@ impl RegistryError {
             RegistryError::Unavailable(_) => ("ServiceUnavailable", 503),
             RegistryError::Timeout(_) => ("Timeout", 504),
             RegistryError::Internal(_) => ("InternalError", 500),
+            RegistryError::Fenced(_) => ("ServiceUnavailable", 503),
         }
     }
 
@@ -91,6 +95,7 @@ impl From<RegistryError> for tonic::Status {
             RegistryError::Unavailable(_) => Code::Unavailable,
             RegistryError::Timeout(_) => Code::DeadlineExceeded,
             RegistryError::Internal(_) => Code::Internal,
+            RegistryError::Fenced(_) => Code::Unavailable,
         };
         let (reason, http) = e.reason();
         let mut status = tonic::Status::new(code, e.to_string());

@@ -193,7 +193,7 @@ impl Registry {
         dry_run: bool,
     ) -> Result<WriteResult, RegistryError> {
         let mut results = self
-            .commit(dry_run, |d| {
+            .commit(dry_run, None, |d| {
                 let u = update::decide_patch(d, key, patch, target)?;
                 Ok(vec![Decided {
                     object: u.object,
@@ -213,7 +213,21 @@ impl Registry {
         writes: &[BatchWrite],
         dry_run: bool,
     ) -> Result<Vec<WriteResult>, RegistryError> {
-        self.commit(dry_run, |d| {
+        self.commit(dry_run, None, |d| {
+            writes.iter().map(|w| decide_one(d, w)).collect()
+        })
+        .await
+    }
+
+    /// A batch written by leader-only work (scheduler, controllers) that runs in Raft term
+    /// `term`: proposed on this replica only (never forwarded) and fenced, so it is rejected if
+    /// this replica is no longer the leader of that term when the entry is appended.
+    pub async fn batch_as_leader(
+        &self,
+        term: u64,
+        writes: &[BatchWrite],
+    ) -> Result<Vec<WriteResult>, RegistryError> {
+        self.commit(false, Some(term), |d| {
             writes.iter().map(|w| decide_one(d, w)).collect()
         })
         .await
@@ -230,6 +244,7 @@ impl Registry {
     async fn commit(
         &self,
         dry_run: bool,
+        fence: Option<u64>,
         decide: impl Fn(&mut Decision) -> Result<Vec<Decided>, RegistryError>,
     ) -> Result<Vec<WriteResult>, RegistryError> {
         let view = self.view();
@@ -256,7 +271,11 @@ impl Registry {
                 return Ok(finish(decided, None, read_revision));
             }
             let txn = ws.into_txn();
-            match self.proposer.propose(Command::Txn(txn)).await? {
+            let response = match fence {
+                None => self.proposer.propose(Command::Txn(txn)).await?,
+                Some(term) => self.proposer.propose_as_leader(term, txn).await?,
+            };
+            match response {
                 CommandResponse::Txn(r) if r.succeeded => {
                     return Ok(finish(decided, Some(r.revision), r.revision));
                 }
@@ -266,6 +285,9 @@ impl Registry {
                     if attempt > 2 {
                         tokio::time::sleep(Duration::from_millis(5 << attempt.min(6))).await;
                     }
+                }
+                CommandResponse::Rejected { reason } if fence.is_some() => {
+                    return Err(RegistryError::Fenced(reason))
                 }
                 CommandResponse::Rejected { reason } => {
                     return Err(RegistryError::BadRequest(reason))

@@ -21,6 +21,13 @@ pub enum Command {
     },
     /// Written by a new leader; changes nothing.
     Noop,
+    /// A transaction decided by leader-only work (scheduler, controllers) in Raft term `term`.
+    /// The state machine applies it only if the log entry carrying it has that same term:
+    /// anything a deposed leader decided, but a newer leader appended, is rejected.
+    Fenced {
+        term: u64,
+        txn: Txn,
+    },
 }
 
 /// An etcd-style transaction: if every compare holds run `success`, else `failure`.
@@ -114,7 +121,7 @@ impl Command {
     /// whatever this refuses, so checking here first only saves a round through the log.
     pub fn validate(&self) -> Result<(), String> {
         match self {
-            Command::Txn(txn) => txn.validate(),
+            Command::Txn(txn) | Command::Fenced { txn, .. } => txn.validate(),
             Command::Compact { revision: 0 } => Err("compact revision must be > 0".into()),
             Command::Compact { .. } | Command::Noop => Ok(()),
         }
@@ -140,6 +147,11 @@ impl fmt::Display for Command {
             }
             Command::Compact { revision } => write!(f, "compact({revision})"),
             Command::Noop => write!(f, "noop"),
+            Command::Fenced { term, txn } => {
+                write!(f, "fenced(term {term}, ")?;
+                Command::Txn(txn.clone()).fmt(f)?;
+                write!(f, ")")
+            }
         }
     }
 }

@@ -60,7 +60,9 @@ impl Mvcc {
             return Ok((CommandResponse::Rejected { reason }, Vec::new()));
         }
         match cmd {
-            Command::Txn(txn) => self.apply_txn(txn, batch),
+            // The term of a fenced command is checked by the Raft state machine, which knows the
+            // entry's term.
+            Command::Txn(txn) | Command::Fenced { txn, .. } => self.apply_txn(txn, batch),
             Command::Compact { revision } => self.apply_compact(*revision, batch),
             Command::Noop => Ok((CommandResponse::Noop, Vec::new())),
         }

@@ -93,7 +93,7 @@ impl Model {
                     self.compacted = *revision;
                 }
             }
-            Command::Txn(txn) => {
+            Command::Txn(txn) | Command::Fenced { txn, .. } => {
                 let rev = self.revision() + 1;
                 let mut live = self.states[self.states.len() - 1].clone();
                 let ok = txn.compares.iter().all(|c| holds(c, live.get(&c.key)));
