@@ -203,6 +203,38 @@ async fn objects_follow_kubernetes_semantics() {
     assert_eq!(reason(&gone), "NotFound");
     assert_eq!(gone.message(), "configmaps \"held\" not found");
 
+    // The propagation policy is recorded for the garbage collector.
+    create(&cluster, f, &deployment("orphaned", 1))
+        .await
+        .expect("deployment");
+    let orphaned = client(&cluster, f)
+        .delete(pb::DeleteRequest {
+            resource: "deployments".into(),
+            namespace: "default".into(),
+            name: "orphaned".into(),
+            propagation_policy: "Orphan".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("delete with Orphan")
+        .into_inner();
+    assert!(!orphaned.deleted);
+    let kept = get(&cluster, leader, "deploy", "default", "orphaned")
+        .await
+        .expect("kept");
+    assert_eq!(kept["metadata"]["finalizers"], json!(["orphan"]));
+    let bad_policy = client(&cluster, f)
+        .delete(pb::DeleteRequest {
+            resource: "deployments".into(),
+            namespace: "default".into(),
+            name: "web".into(),
+            propagation_policy: "Sideways".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&bad_policy), "BadRequest", "{bad_policy:?}");
+
     // Services: unique cluster IPs and node ports, without collisions.
     let svc = |name: &str| {
         json!({"apiVersion": "v1", "kind": "Service",
