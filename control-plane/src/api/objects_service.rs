@@ -47,6 +47,20 @@ fn delete_request(
     ))
 }
 
+impl ObjectsService {
+    async fn update_target(
+        &self,
+        r: pb::UpdateRequest,
+        target: WriteTarget,
+    ) -> Result<Response<pb::ObjectResponse>, Status> {
+        let out = self
+            .registry
+            .update(&r.namespace, &r.object, target, r.dry_run)
+            .await?;
+        Ok(Response::new(response(out)))
+    }
+}
+
 #[tonic::async_trait]
 impl Objects for ObjectsService {
     async fn create(
@@ -108,24 +122,16 @@ impl Objects for ObjectsService {
         &self,
         req: Request<pb::UpdateRequest>,
     ) -> Result<Response<pb::ObjectResponse>, Status> {
-        let r = req.into_inner();
-        let out = self
-            .registry
-            .update(&r.namespace, &r.object, WriteTarget::Main, r.dry_run)
-            .await?;
-        Ok(Response::new(response(out)))
+        self.update_target(req.into_inner(), WriteTarget::Main)
+            .await
     }
 
     async fn update_status(
         &self,
         req: Request<pb::UpdateRequest>,
     ) -> Result<Response<pb::ObjectResponse>, Status> {
-        let r = req.into_inner();
-        let out = self
-            .registry
-            .update(&r.namespace, &r.object, WriteTarget::Status, r.dry_run)
-            .await?;
-        Ok(Response::new(response(out)))
+        self.update_target(req.into_inner(), WriteTarget::Status)
+            .await
     }
 
     async fn patch(

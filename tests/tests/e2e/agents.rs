@@ -23,24 +23,18 @@ impl Drop for Agent {
 }
 
 fn start_agent(cluster: &LocalCluster, name: &str, servers: &[String]) -> Agent {
+    let zone = format!("zone={name}");
+    let extra = ["--cpu", "2", "--memory", "4Gi", "--labels", zone.as_str()];
+    spawn_agent(cluster, name, servers, &extra)
+}
+
+/// keel-agent with the fake runtime for `name`, logging to the cell's root.
+fn spawn_agent(cluster: &LocalCluster, name: &str, servers: &[String], extra: &[&str]) -> Agent {
     let log = std::fs::File::create(cluster.root().join(format!("agent-{name}.log"))).unwrap();
     let child = Command::new(find_binary("keel-agent").expect("keel-agent is built"))
-        .args([
-            "--node-name",
-            name,
-            "--runtime",
-            "fake",
-            "--servers",
-            &servers.join(","),
-        ])
-        .args([
-            "--cpu",
-            "2",
-            "--memory",
-            "4Gi",
-            "--labels",
-            &format!("zone={name}"),
-        ])
+        .args(["--node-name", name, "--runtime", "fake", "--servers"])
+        .arg(servers.join(","))
+        .args(extra)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log)
@@ -53,15 +47,11 @@ fn start_agent(cluster: &LocalCluster, name: &str, servers: &[String]) -> Agent 
 async fn many_hollow_nodes_share_one_agent_process() {
     let cluster = cell(ClusterOptions::default()).await;
     wait_bootstrapped(&cluster).await;
-    let log = std::fs::File::create(cluster.root().join("agent-hollow.log")).unwrap();
-    let _agents = Agent(
-        Command::new(find_binary("keel-agent").expect("keel-agent is built"))
-            .args(["--node-name", "hollow", "--hollow-nodes", "20", "--servers"])
-            .arg(cluster.addrs().join(","))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("keel-agent starts"),
+    let _agents = spawn_agent(
+        &cluster,
+        "hollow",
+        &cluster.addrs(),
+        &["--hollow-nodes", "20"],
     );
     let nodes = wait_until(Duration::from_secs(30), "20 hollow nodes", async || {
         let (items, _) = list(
