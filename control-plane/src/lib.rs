@@ -8,5 +8,6 @@ pub mod cli;
 pub mod objects;
 pub mod raft;
 pub mod registry;
+pub mod scheduler;
 pub mod server;
 pub mod store;
