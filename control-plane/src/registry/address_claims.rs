@@ -78,13 +78,13 @@ impl AddressClaims {
         let used = self.used.get_or_insert_with(UsedAddresses::default);
         for ip in new.ips.difference(&old.ips) {
             let key = format!("{IP_PREFIX}{ip}").into_bytes();
-            ws.expect(&key, 0);
+            ws.depend_on(&key, 0);
             ws.put(&key, owner.to_vec());
             used.cluster_ips.insert(*ip);
         }
         for port in new.ports.difference(&old.ports) {
             let key = format!("{PORT_PREFIX}{port}").into_bytes();
-            ws.expect(&key, 0);
+            ws.depend_on(&key, 0);
             ws.put(&key, owner.to_vec());
             used.node_ports.insert(*port);
         }

@@ -90,7 +90,7 @@ impl<'a> Decision<'a> {
         new: Option<&DynamicObject>,
     ) -> Result<(), RegistryError> {
         self.ws.claim_object(key)?;
-        self.ws.expect(key, old.map_or(0, |o| o.mod_revision));
+        self.ws.depend_on(key, old.map_or(0, |o| o.mod_revision));
         let subject = old
             .map(|o| &o.object)
             .or(new)

@@ -326,7 +326,7 @@ impl Registry {
         let mut ws = write_set::WriteSet::new();
         for (key, rev) in keys {
             if *rev != 0 {
-                ws.expect(key, *rev);
+                ws.depend_on(key, *rev);
             }
             ws.delete(key);
         }

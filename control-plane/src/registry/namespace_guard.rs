@@ -28,7 +28,7 @@ pub fn require_active_namespace(d: &mut Decision, namespace: &str) -> Result<(),
         }
         return Err(RegistryError::not_found("namespaces", namespace));
     };
-    d.ws.expect(&key.to_bytes(), ns.mod_revision);
+    d.ws.depend_on(&key.to_bytes(), ns.mod_revision);
     if is_terminating(&ns.object) {
         return Err(RegistryError::Forbidden(format!(
             "unable to create new content in namespace {namespace} because it is being terminated"

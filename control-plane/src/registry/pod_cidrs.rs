@@ -75,7 +75,7 @@ impl PodCidrAllocator {
             if used.contains(&net) || ws.pending(&key).is_some() {
                 continue;
             }
-            ws.expect(&key, 0);
+            ws.depend_on(&key, 0);
             ws.put(&key, owner.to_vec());
             return Ok(format!("{}/{}", Ipv4Addr::from(net), self.node_prefix));
         }
@@ -89,7 +89,7 @@ impl PodCidrAllocator {
     pub fn claim(ws: &mut WriteSet, cidr: &str, owner: &[u8]) {
         if let Some((net, _)) = cidr.split_once('/') {
             let key = format!("{PREFIX}{net}").into_bytes();
-            ws.expect(&key, 0);
+            ws.depend_on(&key, 0);
             ws.put(&key, owner.to_vec());
         }
     }

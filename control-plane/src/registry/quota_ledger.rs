@@ -121,7 +121,7 @@ fn load(
     let mut out = Vec::new();
     for kv in view.scan(&prefix)? {
         let stored = StoredObject::from_kv(&kv)?;
-        ws.expect(&kv.key, kv.mod_revision);
+        ws.depend_on(&kv.key, kv.mod_revision);
         let hard = parse_amounts(stored.object.field("spec.hard"));
         let used = parse_amounts(stored.object.field("status.used"));
         out.push(QuotaEntry {

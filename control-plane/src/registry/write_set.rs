@@ -26,7 +26,7 @@ impl WriteSet {
     }
 
     /// Records that the decision depends on `key` having `mod_revision` (0 = absent).
-    pub fn expect(&mut self, key: &[u8], mod_revision: u64) {
+    pub fn depend_on(&mut self, key: &[u8], mod_revision: u64) {
         self.expected.entry(key.to_vec()).or_insert(mod_revision);
     }
 
