@@ -60,7 +60,7 @@ pub use node_selector_match::{selector_matches, term_matches};
 pub use plugin::{
     default_normalize, FilterPlugin, FilterResult, ScorePlugin, Unfit, MAX_NODE_SCORE,
 };
-pub use pod_info::{PodInfo, PodKey};
+pub use pod_info::{owner_id, PodInfo, PodKey};
 pub use queue::SchedulingQueue;
 pub use registry::{Plugins, WeightedScore};
 pub use resources::{

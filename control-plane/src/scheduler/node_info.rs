@@ -42,7 +42,8 @@ pub struct NodeInfo {
     non_zero_requested: Resources,
     host_ports: Vec<HostPort>,
     pods: HashMap<PodKey, Arc<PodInfo>>,
-    owners: HashMap<String, u32>,
+    /// (owner id, bound pods of that owner): few per node, so a vector beats a map.
+    owners: Vec<(u64, u32)>,
     stamp: u64,
 }
 
@@ -75,7 +76,7 @@ impl NodeInfo {
             non_zero_requested: Resources::default(),
             host_ports: Vec::new(),
             pods: HashMap::new(),
-            owners: HashMap::new(),
+            owners: Vec::new(),
             stamp: next_stamp(),
         }
     }
@@ -119,9 +120,12 @@ impl NodeInfo {
     pub fn has_pod(&self, key: &PodKey) -> bool {
         self.pods.contains_key(key)
     }
-    /// How many bound pods have this controller owner uid.
-    pub fn owner_count(&self, owner: &str) -> u32 {
-        self.owners.get(owner).copied().unwrap_or(0)
+    /// How many bound pods have this controller owner (by [`super::pod_info::owner_id`]).
+    pub fn owner_count(&self, owner_id: u64) -> u32 {
+        self.owners
+            .iter()
+            .find(|(id, _)| *id == owner_id)
+            .map_or(0, |(_, n)| *n)
     }
     /// Changes whenever the node or its pods change; unique in the process.
     pub fn stamp(&self) -> u64 {
@@ -133,8 +137,11 @@ impl NodeInfo {
         self.requested = self.requested.add(&pod.requests.requested);
         self.non_zero_requested = self.non_zero_requested.add(&pod.requests.non_zero);
         self.host_ports.extend(pod.host_ports.iter().cloned());
-        if let Some(owner) = &pod.owner {
-            *self.owners.entry(owner.clone()).or_default() += 1;
+        if let Some(id) = pod.owner_id {
+            match self.owners.iter_mut().find(|(o, _)| *o == id) {
+                Some((_, n)) => *n += 1,
+                None => self.owners.push((id, 1)),
+            }
         }
         self.pods.insert(pod.key.clone(), pod);
         self.stamp = next_stamp();
@@ -150,11 +157,11 @@ impl NodeInfo {
                 self.host_ports.swap_remove(i);
             }
         }
-        if let Some(owner) = &pod.owner {
-            if let Some(n) = self.owners.get_mut(owner) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    self.owners.remove(owner);
+        if let Some(id) = pod.owner_id {
+            if let Some(i) = self.owners.iter().position(|(o, _)| *o == id) {
+                self.owners[i].1 = self.owners[i].1.saturating_sub(1);
+                if self.owners[i].1 == 0 {
+                    self.owners.swap_remove(i);
                 }
             }
         }

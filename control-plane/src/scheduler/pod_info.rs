@@ -34,6 +34,14 @@ impl fmt::Display for PodKey {
     }
 }
 
+/// The id spreading counts an owner uid by.
+pub fn owner_id(uid: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    uid.hash(&mut h);
+    h.finish()
+}
+
 /// A pod as the scheduler sees it. Cheap to share behind an `Arc`.
 #[derive(Debug, Clone)]
 pub struct PodInfo {
@@ -49,6 +57,8 @@ pub struct PodInfo {
     pub anti_affinity: Vec<AntiAffinityTerm>,
     /// The uid of the controller owner reference (ReplicaSet, StatefulSet, Job...), if any.
     pub owner: Option<String>,
+    /// A hash of `owner`, what nodes count siblings by (a collision would only blur spreading).
+    pub owner_id: Option<u64>,
     /// Pods with equal class keys get equal filter results on every node.
     pub class: ClassKey,
 }
@@ -111,6 +121,7 @@ impl PodInfo {
                 })
                 .unwrap_or_default(),
             anti_affinity,
+            owner_id: owner.as_deref().map(owner_id),
             owner,
             class,
         }

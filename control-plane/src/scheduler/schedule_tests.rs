@@ -342,3 +342,35 @@ fn unschedulable_pod_gets_a_condition_and_is_retried_when_the_cluster_changes() 
         "still False: transition time kept"
     );
 }
+
+/// Not a benchmark (no timing assertions): a scale smoke run, `--ignored` to see throughput.
+#[test]
+#[ignore]
+fn scale_smoke_5000_nodes() {
+    let nodes: Vec<_> = (0..5000)
+        .map(|i| node(&format!("n{i:04}")).cpu("32").memory("128Gi"))
+        .collect();
+    let mut v = view(nodes, vec![]);
+    let pods: Vec<Arc<PodInfo>> = (0..20_000)
+        .map(|i| {
+            Arc::new(
+                pod(&format!("p{i}"))
+                    .owner(&format!("rs{}", i % 20))
+                    .cpu("100m")
+                    .memory("128Mi")
+                    .info(),
+            )
+        })
+        .collect();
+    let mut s = Scheduler::new(config());
+    let t = std::time::Instant::now();
+    let plan = s.plan(&mut v, &pods);
+    let elapsed = t.elapsed();
+    assert_eq!(plan.batch.len(), 20_000);
+    eprintln!(
+        "planned {} pods in {elapsed:?} ({:.0}/s), cache {:?}",
+        plan.batch.len(),
+        20_000.0 / elapsed.as_secs_f64(),
+        s.cache_stats()
+    );
+}

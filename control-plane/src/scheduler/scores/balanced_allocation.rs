@@ -21,16 +21,12 @@ impl ScorePlugin for BalancedAllocation {
         }
         let requested = node.requested().add(&want);
         let alloc = node.allocatable();
-        let fractions: Vec<f64> = [
-            (requested.cpu_millis, alloc.cpu_millis),
-            (requested.memory_bytes, alloc.memory_bytes),
-        ]
-        .iter()
-        .filter(|(_, a)| *a > 0)
-        .map(|&(r, a)| (r as f64 / a as f64).min(1.0))
-        .collect();
-        let std = match fractions.as_slice() {
-            [a, b] => ((a - b) / 2.0).abs(),
+        let fraction = |r: i64, a: i64| (a > 0).then(|| (r as f64 / a as f64).min(1.0));
+        let std = match (
+            fraction(requested.cpu_millis, alloc.cpu_millis),
+            fraction(requested.memory_bytes, alloc.memory_bytes),
+        ) {
+            (Some(a), Some(b)) => ((a - b) / 2.0).abs(),
             _ => 0.0,
         };
         ((1.0 - std) * MAX_NODE_SCORE as f64) as i64

@@ -12,8 +12,11 @@ fn least_requested(requested: i64, capacity: i64) -> i64 {
     if capacity <= 0 || requested > capacity {
         return 0;
     }
-    // i128: capacity * 100 may exceed i64 for absurd memory figures.
-    ((i128::from(capacity - requested) * i128::from(MAX_NODE_SCORE)) / i128::from(capacity)) as i64
+    match (capacity - requested).checked_mul(MAX_NODE_SCORE) {
+        Some(free) => free / capacity,
+        // Only for absurd capacities (past 2^63 / 100).
+        None => ((i128::from(capacity - requested) * 100) / i128::from(capacity)) as i64,
+    }
 }
 
 impl ScorePlugin for LeastAllocated {

@@ -14,8 +14,7 @@ impl ScorePlugin for OwnerSpread {
     }
 
     fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
-        pod.owner
-            .as_deref()
+        pod.owner_id
             .map(|o| i64::from(node.owner_count(o)))
             .unwrap_or(0)
     }
