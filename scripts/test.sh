@@ -4,7 +4,8 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$KEEL_ROOT"
-bash scripts/install-build-deps.sh
+# iproute2 and nftables: the chaos smoke puts replicas in network namespaces and cuts links.
+bash scripts/install-build-deps.sh iproute2 nftables
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 cargo build --workspace --all-targets
 # End-to-end tests start several 3-replica cells; two at a time keeps a 2-core machine honest.

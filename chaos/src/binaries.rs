@@ -5,6 +5,23 @@ use std::path::PathBuf;
 /// Environment variable naming the one directory to look in, instead of the default ones.
 pub const BIN_DIR_ENV: &str = "KEEL_BIN_DIR";
 
+/// The workspace's binaries that tests and tools start through [`find_binary`], with the package
+/// that builds each.
+pub const PROJECT_BINARIES: [(&str, &str); 4] = [
+    ("keel-server", "keel-control-plane"),
+    ("keelctl", "keel-control-plane"),
+    ("keel-bench", "keel-chaos"),
+    ("keel-chaos", "keel-chaos"),
+];
+
+/// The `cargo build` command that builds binary `name`.
+fn build_hint(name: &str) -> String {
+    match PROJECT_BINARIES.iter().find(|(bin, _)| *bin == name) {
+        Some((bin, package)) => format!("cargo build -p {package} --bin {bin}"),
+        None => format!("cargo build --bin {name}"),
+    }
+}
+
 /// Where [`find_binary`] looks, in order: `$KEEL_BIN_DIR` alone if set; otherwise the directory
 /// of the running executable and its parent (test binaries live in `target/<profile>/deps`,
 /// binaries in `target/<profile>`).
@@ -37,9 +54,10 @@ pub fn find_binary_in(name: &str, dirs: &[PathBuf]) -> anyhow::Result<PathBuf> {
     }
     let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     anyhow::bail!(
-        "binary `{name}` not found; looked in [{}]. Build it first (`cargo build --bin {name}`), \
+        "binary `{name}` not found; looked in [{}]. Build it first (`{}`), \
          or set {BIN_DIR_ENV} to the directory that holds it",
-        looked.join(", ")
+        looked.join(", "),
+        build_hint(name)
     )
 }
 
@@ -59,6 +77,18 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("no-such-binary"), "{msg}");
         assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+    }
+
+    #[test]
+    fn names_the_package_that_builds_a_project_binary() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = find_binary_in("keel-chaos", &[dir.path().to_path_buf()]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cargo build -p keel-chaos --bin keel-chaos"),
+            "{err}"
+        );
+        assert_eq!(build_hint("x"), "cargo build --bin x");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub mod runner;
 mod wait;
 pub mod workload;
 
-pub use binaries::{binary_search_dirs, find_binary};
+pub use binaries::{binary_search_dirs, find_binary, PROJECT_BINARIES};
 pub use child_process::ChildProcess;
 pub use cluster_options::ClusterOptions;
 pub use leader_view::{agreed_leader, LeaderView};

@@ -174,7 +174,14 @@ async fn one_kill(
     cluster.kill(victim).await?;
     // The victim is dead before the first probe is sent, so an acknowledged probe was committed
     // by a leader elected after it: the time to it is the failover time.
-    let outcome = first_ack(probes, t0 + kill_timeout, probe_timeout, k).await;
+    let outcome = first_ack(
+        probes,
+        t0 + kill_timeout,
+        probe_timeout,
+        k,
+        MAX_PROBES_IN_FLIGHT,
+    )
+    .await;
     let result = match outcome {
         Ok(t1) => {
             let ms = round3((t1 - t0).as_secs_f64() * 1000.0);
@@ -198,12 +205,15 @@ async fn one_kill(
 }
 
 /// Sends a probe write to every survivor every PROBE_INTERVAL until one is acknowledged; returns
-/// when that acknowledgement arrived.
+/// when that acknowledgement arrived. At most `max_in_flight` probes wait at once: when some
+/// replicas hang (paused, partitioned) rather than refuse, set it above
+/// `attempt_timeout / PROBE_INTERVAL × clients`, or the hung probes crowd out fresh ones.
 pub(crate) async fn first_ack(
     clients: Vec<StoreClient<Channel>>,
     deadline: Instant,
     attempt_timeout: Duration,
     k: usize,
+    max_in_flight: usize,
 ) -> Result<Instant, String> {
     let mut in_flight: JoinSet<Result<Instant, String>> = JoinSet::new();
     let mut ticker = tokio::time::interval(PROBE_INTERVAL);
@@ -223,7 +233,7 @@ pub(crate) async fn first_ack(
             }
             _ = ticker.tick(), if sent < max_sends => {
                 for client in &clients {
-                    if in_flight.len() >= MAX_PROBES_IN_FLIGHT {
+                    if in_flight.len() >= max_in_flight {
                         break;
                     }
                     let mut client = client.clone();

@@ -34,6 +34,9 @@ const RECOVERY_TIMEOUT: Duration = Duration::from_secs(20);
 const PROBE_AFTER_HEAL: Duration = Duration::from_secs(10);
 /// Time limit of one probe write.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Probes per replica that may wait at once: one every 10 ms for the whole probe timeout, so
+/// probes hung on a paused or cut-off replica never delay fresh ones to the others.
+const PROBES_IN_FLIGHT_PER_REPLICA: usize = 128;
 /// How long the final check may wait for every replica to agree.
 const CONVERGE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -111,9 +114,9 @@ pub async fn run_chaos(
         .stop_clients(Duration::from_millis(args.op_timeout_ms) + Duration::from_secs(2))
         .await;
     progress(format!("workload stopped after {ops} operations"));
-    let final_revision = final_check(&cluster, &rec, workload.keys()).await;
+    let converged = final_check(&cluster, &rec, workload.keys()).await;
     workload
-        .finish_watchers(final_revision, Duration::from_secs(10))
+        .finish_watchers(converged.map(|c| c.0), Duration::from_secs(10))
         .await;
     workload.stop_sampler().await;
     cluster.teardown();
@@ -129,7 +132,8 @@ pub async fn run_chaos(
     ));
     let checked = history.clone();
     let results: Vec<CheckResult> = tokio::task::spawn_blocking(move || run_all(&checked)).await?;
-    let metrics = compute_metrics(&history, &mut records, &results);
+    let mut metrics = compute_metrics(&history, &mut records, &results);
+    metrics.converge_after_load_stop_ms = converged.map(|c| c.1.as_secs_f64() * 1000.0);
     let passed = results.iter().all(|r| r.ok) && heal_errors.is_empty();
     let report = Report::new(
         args,
@@ -215,7 +219,14 @@ async fn run_one_fault(
             }
         }
         let deadline = t0 + sf.hold + PROBE_AFTER_HEAL;
-        Some(tokio::spawn(first_ack(clients, deadline, PROBE_TIMEOUT, k)))
+        let max_in_flight = clients.len() * PROBES_IN_FLIGHT_PER_REPLICA;
+        Some(tokio::spawn(first_ack(
+            clients,
+            deadline,
+            PROBE_TIMEOUT,
+            k,
+            max_in_flight,
+        )))
     } else {
         None
     };
@@ -298,12 +309,13 @@ async fn heal_everything(env: &FaultEnv) -> Vec<String> {
 
 /// After the workload stopped: samples every replica until they agree on revision and state hash
 /// (recording each round as the final states), then reads every key linearizably. Returns the
-/// revision they agreed on.
+/// revision they agreed on and how long agreeing took.
 async fn final_check(
     cluster: &LocalCluster,
     rec: &HistoryRecorder,
     keys: &[String],
-) -> Option<u64> {
+) -> Option<(u64, Duration)> {
+    let started = Instant::now();
     let agreed = wait_until(
         CONVERGE_TIMEOUT,
         "every replica at one revision and state hash",
@@ -333,7 +345,8 @@ async fn final_check(
         },
     )
     .await
-    .ok();
+    .ok()
+    .map(|rev| (rev, started.elapsed()));
     for key in keys {
         let read = wait_until(
             Duration::from_secs(5),

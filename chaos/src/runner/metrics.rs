@@ -52,8 +52,11 @@ pub struct Metrics {
     pub success_after: SuccessRate,
     /// Heal → every replica caught up, per fault, percentiles.
     pub catch_up_after_heal: Percentiles,
-    /// Final heal → every replica at one revision and state hash (convergence checker).
+    /// Final heal → every replica at one revision and state hash (convergence checker; includes
+    /// the cool-down under load that follows the heal).
     pub converge_after_final_heal_ms: Option<u64>,
+    /// Workload stopped → every replica at one revision and state hash.
+    pub converge_after_load_stop_ms: Option<f64>,
     pub ops_total: u64,
     pub ops_ok: u64,
     pub ops_failed: u64,

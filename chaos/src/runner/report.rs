@@ -82,8 +82,12 @@ impl Report {
             ));
         }
         out.push_str(&format!(
-            "longest write gap {:.0} ms; elections {}; catch-up after heal p99 {:.0} ms; converge after final heal {:?} ms\n",
-            m.longest_write_gap_ms, m.elections_total, m.catch_up_after_heal.p99_ms, m.converge_after_final_heal_ms
+            "longest write gap {:.0} ms; elections {}; catch-up after heal p50 {:.0} ms p99 {:.0} ms; converged {:.0} ms after the load stopped\n",
+            m.longest_write_gap_ms,
+            m.elections_total,
+            m.catch_up_after_heal.p50_ms,
+            m.catch_up_after_heal.p99_ms,
+            m.converge_after_load_stop_ms.unwrap_or(f64::NAN)
         ));
         out.push_str(&format!(
             "success before {:.3} during {:.3} between {:.3} after {:.3}; ops {} (ok {}, failed {}, unknown {})\n",

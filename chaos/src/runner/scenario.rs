@@ -37,7 +37,7 @@ pub fn scenarios() -> Vec<Scenario> {
     vec![
         Scenario {
             name: "smoke",
-            about: "CI smoke (~2 min): leader kills, a leader isolation, a majority/minority split, a leader pause",
+            about: "CI smoke (~90 s): leader kills, leader isolation, majority/minority, one-way, pauses",
             faults: vec![
                 Kill { target: leader },
                 Partition { shape: PartitionShape::IsolateLeader },
@@ -45,11 +45,13 @@ pub fn scenarios() -> Vec<Scenario> {
                 Kill { target: leader },
                 Partition { shape: PartitionShape::MajorityMinority },
                 Kill { target: Target::Follower },
+                Partition { shape: PartitionShape::LeaderMute },
+                Pause { target: Target::Follower },
             ],
             shuffle: false,
             hold: (ms(1_500), ms(2_500)),
             gap: (ms(2_500), ms(3_500)),
-            default_duration: secs(45),
+            default_duration: secs(65),
             replicas: 3,
         },
         Scenario {

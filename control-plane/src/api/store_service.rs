@@ -207,8 +207,17 @@ impl Store for StoreService {
                     raft_term: proposer.term(),
                 };
                 let msg = match next {
+                    // Progress: every event up to the revision in the header has been sent. That
+                    // is what this watcher has consumed (everything below its next revision), not
+                    // what the replica has applied: events of applied revisions may still wait in
+                    // its receiver or its history replay.
                     None => Ok(pb::WatchResponse {
-                        header: Some(header(proposer.applied_now().revision)),
+                        header: Some(header(
+                            watcher
+                                .next_revision()
+                                .saturating_sub(1)
+                                .min(proposer.applied_now().revision),
+                        )),
                         events: vec![],
                     }),
                     Some(Ok(batch)) => Ok(pb::WatchResponse {

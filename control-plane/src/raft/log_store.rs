@@ -8,7 +8,7 @@ use std::io;
 use std::ops::RangeBounds;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use openraft::alias::{EntryOf, LogIdOf, VoteOf};
 use openraft::entry::RaftEntry;
@@ -51,7 +51,10 @@ impl RocksLogStore {
             }
         }
         let (tx, rx) = mpsc::channel::<IOFlushed<TypeConfig>>();
-        let flush_db = db.clone();
+        // The flusher holds only a weak handle: the DB is closed by whoever drops the last
+        // store handle, never by a detached thread racing the process's exit (RocksDB aborts
+        // with "pthread lock: Invalid argument" when a DB closes after its statics are gone).
+        let flush_db = Arc::downgrade(&db);
         let stats = Arc::new(LogStats::default());
         let flush_stats = stats.clone();
         std::thread::Builder::new()
@@ -104,16 +107,26 @@ fn sync_or_die(db: &DB) -> io::Result<()> {
     Ok(())
 }
 
-fn run_flusher(db: Arc<DB>, rx: mpsc::Receiver<IOFlushed<TypeConfig>>, stats: Arc<LogStats>) {
+fn run_flusher(db: Weak<DB>, rx: mpsc::Receiver<IOFlushed<TypeConfig>>, stats: Arc<LogStats>) {
     while let Ok(first) = rx.recv() {
         let mut waiting = vec![first];
         while let Ok(more) = rx.try_recv() {
             waiting.push(more);
         }
-        let _ = sync_or_die(&db);
-        stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        let outcome = match db.upgrade() {
+            Some(db) => {
+                let _ = sync_or_die(&db);
+                stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            None => Err(io::Error::other("the Raft log was closed before its fsync")),
+        };
         for callback in waiting {
-            callback.io_completed(Ok(()));
+            let result = match &outcome {
+                Ok(()) => Ok(()),
+                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+            };
+            callback.io_completed(result);
         }
     }
 }

@@ -7,6 +7,7 @@ mod support;
 mod agents;
 mod bad_input;
 mod cell;
+mod chaos_smoke;
 mod failover;
 mod keelctl;
 mod kubectl;
