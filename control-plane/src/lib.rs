@@ -5,6 +5,9 @@
 
 pub mod api;
 pub mod cli;
+pub mod controllers;
+pub mod leader;
+pub mod nodes;
 pub mod objects;
 pub mod raft;
 pub mod registry;

@@ -13,6 +13,7 @@ use keel_proto::node::node_plane_server::NodePlane;
 use serde_json::Value;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::nodes::NodeLiveness;
 use crate::objects::{DynamicObject, KindId, RegistryTable, WriteTarget};
 use crate::registry::{BatchWrite, Registry, RegistryError};
 
@@ -21,6 +22,7 @@ pub const REPORT_INTERVAL_MS: u32 = 1000;
 
 pub struct NodeService {
     pub registry: Registry,
+    pub liveness: NodeLiveness,
 }
 
 type AckStream = Pin<Box<dyn Stream<Item = Result<pb::ReportAck, Status>> + Send>>;
@@ -55,16 +57,26 @@ impl NodePlane for NodeService {
     ) -> Result<Response<AckStream>, Status> {
         let mut reports = req.into_inner();
         let registry = self.registry.clone();
+        let liveness = self.liveness.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(8);
         tokio::spawn(async move {
             while let Some(report) = reports.next().await {
                 let ack = match report {
-                    Ok(r) => write_report(&registry, &r)
-                        .await
-                        .map(|written| pb::ReportAck {
-                            written,
-                            redirect: None,
+                    Ok(r) => match leader_redirect(&registry) {
+                        Some(redirect) => Ok(pb::ReportAck {
+                            written: 0,
+                            redirect: Some(redirect),
                         }),
+                        None => {
+                            liveness.seen(&r.node_name);
+                            write_report(&registry, &r)
+                                .await
+                                .map(|written| pb::ReportAck {
+                                    written,
+                                    redirect: None,
+                                })
+                        }
+                    },
                     Err(_) => return,
                 };
                 if tx.send(ack.map_err(Status::from)).await.is_err() {
@@ -76,6 +88,22 @@ impl NodePlane for NodeService {
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
     }
+}
+
+/// Where an agent reporting to this replica should go instead: the leader, which owns every
+/// node's liveness until partitioned ownership assigns nodes to followers. `None` when this
+/// replica leads or no leader is known (then it takes the report itself).
+fn leader_redirect(registry: &Registry) -> Option<pb::Redirect> {
+    let proposer = registry.proposer();
+    if proposer.is_leader() {
+        return None;
+    }
+    let leader = proposer.leader()?;
+    let address = proposer.member_addr(leader)?;
+    Some(pb::Redirect {
+        replica_id: leader,
+        address,
+    })
 }
 
 /// Creates the Node, or refreshes the labels and status of an existing one.

@@ -262,6 +262,11 @@ impl Proposer {
         self.id
     }
 
+    /// The leader this replica knows of.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow_watched().current_leader
+    }
+
     /// Whether this replica believes it leads (its applied state is then the newest there is,
     /// up to entries still being applied).
     pub fn is_leader(&self) -> bool {

@@ -20,7 +20,7 @@
 //! Events and recounts quota usage.
 
 mod address_claims;
-mod create;
+pub mod create;
 mod decision;
 mod delete;
 mod error;

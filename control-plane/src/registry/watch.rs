@@ -123,6 +123,12 @@ impl ObjectWatch {
         }
     }
 
+    /// The initial ADDED events of a watch opened without a resourceVersion (the list), taken
+    /// at once; later calls return nothing. [`Self::seen_revision`] is then the list's revision.
+    pub fn take_initial(&mut self) -> Vec<WatchEvent> {
+        std::mem::take(&mut self.initial)
+    }
+
     /// The next non-empty batch of events. Cancel-safe.
     pub async fn next(&mut self) -> Result<Vec<WatchEvent>, RegistryError> {
         if !self.initial.is_empty() {

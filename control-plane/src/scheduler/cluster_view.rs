@@ -29,8 +29,11 @@ impl ClusterView {
     /// A view of `nodes` with the `pods` already bound to them: pods with `spec.nodeName` set
     /// and not finished (phase Succeeded or Failed). Pods bound to nodes not in `nodes` are left
     /// out, as are duplicate node names after the first.
-    pub fn build(nodes: &[Node], pods: &[Pod]) -> ClusterView {
-        let mut infos: Vec<NodeInfo> = nodes.iter().map(NodeInfo::from_node).collect();
+    pub fn build<'a>(
+        nodes: impl IntoIterator<Item = &'a Node>,
+        pods: impl IntoIterator<Item = &'a Pod>,
+    ) -> ClusterView {
+        let mut infos: Vec<NodeInfo> = nodes.into_iter().map(NodeInfo::from_node).collect();
         infos.sort_by(|a, b| a.name().cmp(b.name()));
         infos.dedup_by(|a, b| a.name() == b.name());
         let mut view = ClusterView {

@@ -69,6 +69,14 @@ pub struct ServerArgs {
     /// Events older than this many seconds are pruned.
     #[arg(long, default_value_t = 3600)]
     pub event_ttl_seconds: u64,
+    /// A node whose agent has not reported for this many milliseconds is marked Ready=Unknown
+    /// and tainted `node.kubernetes.io/unreachable:NoExecute` (Kubernetes: 40 s).
+    #[arg(long, default_value_t = 6_000)]
+    pub node_monitor_grace_ms: u64,
+    /// Pods without their own toleration of an unreachable or not-ready node are evicted this
+    /// many milliseconds after the taint (Kubernetes' default toleration: 300 s).
+    #[arg(long, default_value_t = 4_000)]
+    pub default_eviction_toleration_ms: u64,
 }
 
 impl ServerArgs {

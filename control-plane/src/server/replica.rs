@@ -117,8 +117,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let objects = ObjectsService {
         registry: registry.clone(),
     };
+    let liveness = crate::nodes::NodeLiveness::new();
     let node_plane = NodeService {
         registry: registry.clone(),
+        liveness: liveness.clone(),
     };
     let raft_rpc = RaftService {
         id: args.id,
@@ -176,6 +178,16 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             tokio::spawn(join_cell(join, args.id, args.advertised()));
         }
     }
+    let brain = crate::leader::BrainConfig {
+        node_monitor_grace: Duration::from_millis(args.node_monitor_grace_ms),
+        default_eviction_toleration: Duration::from_millis(args.default_eviction_toleration_ms),
+        ..Default::default()
+    };
+    tokio::spawn(crate::leader::run_supervisor(
+        registry.clone(),
+        brain,
+        liveness,
+    ));
     tokio::spawn(crate::registry::maintenance::run(
         registry,
         Duration::from_secs(2),

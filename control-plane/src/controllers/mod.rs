@@ -1,0 +1,19 @@
+//! The leader's controllers: an informer-and-work-queue runtime ([`Informer`], [`WorkQueue`],
+//! [`run_reconciler`]) and one reconciler per file. Every controller reads this replica's own
+//! local state through informers (no network between the brain and the store), decides in pure
+//! code, and writes back through the registry fenced by the Raft term it runs in.
+
+pub mod context;
+pub mod endpoints;
+pub mod events;
+pub mod garbage_collector;
+mod informer;
+pub mod node_lifecycle;
+mod reconciler;
+pub mod scheduling_loop;
+mod work_queue;
+
+pub use context::{ControllerContext, Informers, Write};
+pub use informer::{Informer, InformerEvent, ObjectRef};
+pub use reconciler::{run_reconciler, Action, Reconciler, ReconcileError};
+pub use work_queue::WorkQueue;
