@@ -7,6 +7,15 @@ use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
 
+/// The cell asked the agent to talk to another replica: not a failure of that replica, so the
+/// agent follows it instead of rotating past it.
+#[derive(Debug, thiserror::Error)]
+#[error("redirected to replica {replica_id} at {address}")]
+pub struct Redirected {
+    pub replica_id: u64,
+    pub address: String,
+}
+
 #[derive(Clone)]
 pub struct CellClient {
     inner: Arc<Mutex<State>>,

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use keel_proto::node::node_plane_client::NodePlaneClient;
 use keel_proto::node::{NodeReport, PodReport};
 
-use crate::cell_client::CellClient;
+use crate::cell_client::{CellClient, Redirected};
 use crate::config::AgentArgs;
 use crate::node_object::node_status;
 use crate::pod_status::pod_status;
@@ -23,6 +23,12 @@ pub async fn run<R: ContainerRuntime>(
 ) {
     loop {
         if let Err(e) = stream_reports(&cell, &args, &runtime, started, every).await {
+            if let Some(r) = e.downcast_ref::<Redirected>() {
+                tracing::info!(replica = %r.address, "the cell redirected status reports");
+                // Replicas may briefly disagree on the leader: never spin.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
             tracing::warn!(replica = %cell.current(), error = %e, "status reports failed; moving on");
             cell.rotate();
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -79,7 +85,11 @@ async fn stream_reports<R: ContainerRuntime>(
             .ok_or_else(|| anyhow::anyhow!("the report stream ended"))?;
         if let Some(r) = ack.redirect {
             cell.redirect(&r.address);
-            anyhow::bail!("redirected to replica {} at {}", r.replica_id, r.address);
+            return Err(Redirected {
+                replica_id: r.replica_id,
+                address: r.address,
+            }
+            .into());
         }
         ticker.tick().await;
         tx.send(report(args, runtime, started).await).await?;

@@ -1,6 +1,6 @@
 //! Events the leader's components record about objects (`keelctl describe` shows them): built
-//! as core/v1 Event objects named `<object>.<unique suffix>` by generateName, in the object's
-//! namespace. Normal and Warning types, a reason in CamelCase and a human message.
+//! as core/v1 Event objects named `<object>.<16 hex digits>` like client-go's recorder, in the
+//! object's namespace. Normal and Warning types, a reason in CamelCase and a human message.
 
 use serde_json::{json, Value};
 
@@ -40,7 +40,7 @@ pub fn event(
     json!({
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"generateName": format!("{}.", about.name), "namespace": namespace},
+        "metadata": {"name": format!("{}.{}", about.name, &uuid::Uuid::new_v4().simple().to_string()[..16]), "namespace": namespace},
         "involvedObject": {
             "apiVersion": about.api_version,
             "kind": about.kind,
@@ -74,7 +74,8 @@ mod tests {
         };
         let e = event(&about, EventType::Warning, "FailedScheduling", "0/1 nodes", "default-scheduler");
         assert_eq!(e["metadata"]["namespace"], "shop");
-        assert_eq!(e["metadata"]["generateName"], "web-1.");
+        let name = e["metadata"]["name"].as_str().unwrap();
+        assert!(name.starts_with("web-1.") && name.len() == "web-1.".len() + 16, "{name}");
         assert_eq!(e["involvedObject"]["uid"], "u1");
         assert_eq!(e["type"], "Warning");
         assert_eq!(e["source"]["component"], "default-scheduler");

@@ -207,6 +207,9 @@ async fn round(
     }
     parked.retain(|uid, _| pods.iter().any(|p| p.metadata.uid.as_deref() == Some(uid)));
     let failed = ctx.write_each(writes, BINDINGS_PER_BATCH).await?;
+    for e in &failed {
+        tracing::warn!(error = %e, "a scheduling write failed; the next round retries");
+    }
     tracing::debug!(
         bindings,
         unschedulable = plan.unschedulable.len(),

@@ -3,45 +3,14 @@
 //! Ready, pod IPs from the node's CIDR, CrashLoopBackOff with restart counts); a deleted pod is
 //! stopped and removed by its agent; an agent whose replica dies carries on through another.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use keel_chaos::{find_binary, wait_until, ClusterOptions, LocalCluster};
+use keel_chaos::{wait_until, ClusterOptions};
 use serde_json::{json, Value};
 
+use crate::agent_support::{spawn_agent, start_agent, wait_pod};
 use crate::objects_support::*;
 use crate::support::cell;
-
-/// A keel-agent process, killed when dropped.
-struct Agent(Child);
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_agent(cluster: &LocalCluster, name: &str, servers: &[String]) -> Agent {
-    let zone = format!("zone={name}");
-    let extra = ["--cpu", "2", "--memory", "4Gi", "--labels", zone.as_str()];
-    spawn_agent(cluster, name, servers, &extra)
-}
-
-/// keel-agent with the fake runtime for `name`, logging to the cell's root.
-fn spawn_agent(cluster: &LocalCluster, name: &str, servers: &[String], extra: &[&str]) -> Agent {
-    let log = std::fs::File::create(cluster.root().join(format!("agent-{name}.log"))).unwrap();
-    let child = Command::new(find_binary("keel-agent").expect("keel-agent is built"))
-        .args(["--node-name", name, "--runtime", "fake", "--servers"])
-        .arg(servers.join(","))
-        .args(extra)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("keel-agent starts");
-    Agent(child)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_hollow_nodes_share_one_agent_process() {
@@ -87,26 +56,6 @@ fn bound_pod(name: &str, node: &str, annotations: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "annotations": annotations},
         "spec": {"nodeName": node, "containers": [{"name": "app", "image": "keel/app:1"}]}})
-}
-
-async fn wait_pod(
-    cluster: &LocalCluster,
-    via: u64,
-    name: &str,
-    what: &str,
-    ok: impl Fn(&Value) -> bool,
-) -> Value {
-    wait_until(
-        Duration::from_secs(20),
-        format!("pod {name} {what}"),
-        async || {
-            let p = get(cluster, via, "pods", "default", name).await?;
-            anyhow::ensure!(ok(&p), "status now: {}", p["status"]);
-            Ok(p)
-        },
-    )
-    .await
-    .expect("pod reaches the state")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

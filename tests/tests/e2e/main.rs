@@ -1,11 +1,13 @@
 //! End-to-end tests against real `keel-server` processes with real RocksDB data dirs, on
 //! 127.0.0.1. One test binary (cheap to link); each file is one area.
 
+mod agent_support;
 mod objects_support;
 mod support;
 
 mod agents;
 mod bad_input;
+mod brain;
 mod cell;
 mod chaos_smoke;
 mod failover;
