@@ -6,6 +6,8 @@ source "$(dirname "$0")/env.sh"
 cd "$KEEL_ROOT"
 # iproute2 and nftables: the chaos smoke puts replicas in network namespaces and cuts links.
 bash scripts/install-build-deps.sh iproute2 nftables
+# containerd, runc, CNI plugins, registry, skopeo, busybox-static: the containerd e2e runs real pods.
+bash scripts/install-node-deps.sh
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 cargo build --workspace --all-targets
 # End-to-end tests start several 3-replica cells; two at a time keeps a 2-core machine honest.
