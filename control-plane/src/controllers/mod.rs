@@ -10,6 +10,7 @@ pub mod garbage_collector;
 mod informer;
 pub mod node_lifecycle;
 mod reconciler;
+pub mod replicaset;
 pub mod scheduling_loop;
 mod work_queue;
 
@@ -17,3 +18,12 @@ pub use context::{ControllerContext, Informers, Write};
 pub use informer::{Informer, InformerEvent, ObjectRef};
 pub use reconciler::{run_reconciler, Action, Reconciler, ReconcileError};
 pub use work_queue::WorkQueue;
+
+pub mod controller_ref;
+pub mod pod_readiness;
+pub mod pod_template_hash;
+pub mod replicaset_plan;
+#[cfg(test)]
+mod plan_test_support;
+
+pub use replicaset_plan::{plan_replicaset, ReplicaSetPlan};

@@ -89,10 +89,10 @@ pub fn plan_node(
         ready = Some("Unknown".into());
     }
     let wanted = match ready.as_deref() {
-        Some("True") => None,
         Some("False") => Some(TAINT_NOT_READY),
-        // Unknown, or a node that never said.
-        _ => Some(TAINT_UNREACHABLE),
+        Some("Unknown") => Some(TAINT_UNREACHABLE),
+        // Ready, or a node just registered that has not said yet (within its grace period).
+        _ => None,
     };
     let current: Vec<Taint> = node
         .spec
@@ -279,6 +279,15 @@ mod tests {
         let p = pod("a", json!(null));
         let plan = plan_node(&n, &[&p], Duration::from_secs(1), &at(100), &config());
         assert_eq!(plan, NodePlan::default());
+    }
+
+    #[test]
+    fn a_node_just_registered_without_conditions_is_left_alone_within_its_grace() {
+        let n: Node = serde_json::from_value(json!({"metadata": {"name": "n1"}})).unwrap();
+        let plan = plan_node(&n, &[], Duration::from_secs(1), &at(100), &config());
+        assert_eq!(plan, NodePlan::default());
+        let lapsed = plan_node(&n, &[], Duration::from_secs(7), &at(100), &config());
+        assert!(lapsed.mark_unknown.is_some() && lapsed.taints.is_some());
     }
 
     #[test]

@@ -8,7 +8,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::controllers::{
-    endpoints, garbage_collector, node_lifecycle, scheduling_loop, ControllerContext, Informers,
+    endpoints, garbage_collector, node_lifecycle, replicaset, scheduling_loop, ControllerContext,
+    Informers,
 };
 use crate::nodes::NodeLiveness;
 use crate::registry::{Registry, RegistryError};
@@ -61,6 +62,7 @@ pub async fn run(
     tasks.spawn(scheduling_loop::run(ctx.clone(), config.scheduler.clone()));
     tasks.spawn(garbage_collector::run(ctx.clone(), config.resync));
     tasks.spawn(endpoints::run(ctx.clone(), config.resync));
+    tasks.spawn(replicaset::run(ctx.clone(), config.resync));
     tasks.spawn(node_lifecycle::run(ctx.clone(), config.clone()));
     tracing::info!(term, "scheduler and controllers running");
     token.cancelled().await;

@@ -81,6 +81,10 @@ async fn hollow_agents_run_bound_pods_and_report_status() {
             )
             .await?;
             anyhow::ensure!(items.len() == 2, "{} nodes", items.len());
+            anyhow::ensure!(
+                items.iter().all(|n| !n["status"]["allocatable"].is_null()),
+                "a node has no status yet"
+            );
             Ok(items)
         },
     )

@@ -217,3 +217,120 @@ async fn a_new_leader_resumes_scheduling_after_the_old_one_is_killed() {
     );
     cluster.teardown();
 }
+
+fn replicaset(name: &str, replicas: u32) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"rs": name}},
+            "template": {"metadata": {"labels": {"rs": name}},
+                "spec": {"containers": [{"name": "app", "image": "keel/app:1",
+                    "resources": {"requests": {"cpu": "100m"}}}]}}}})
+}
+
+/// The pods of ReplicaSet `name` that are not terminating, and how many of them run.
+async fn rs_pods(cluster: &LocalCluster, via: u64, name: &str) -> anyhow::Result<(usize, usize)> {
+    let (items, _) = list(
+        cluster,
+        via,
+        keel_proto::objects::ListRequest {
+            resource: "pods".into(),
+            namespace: "default".into(),
+            label_selector: format!("rs={name}"),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let live: Vec<&Value> = items
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .collect();
+    let running = live
+        .iter()
+        .filter(|p| p["status"]["phase"] == "Running" && !node_of(p).is_empty())
+        .count();
+    Ok((live.len(), running))
+}
+
+async fn wait_rs(cluster: &LocalCluster, name: &str, want: usize) {
+    wait_until(
+        Duration::from_secs(30),
+        format!("{want} running pods of {name}"),
+        async || {
+            let (live, running) = rs_pods(cluster, 2, name).await?;
+            anyhow::ensure!(live == want && running == want, "{live} pods, {running} running");
+            let rs = get(cluster, 3, "replicasets", "default", name).await?;
+            anyhow::ensure!(
+                rs["status"]["readyReplicas"].as_u64().unwrap_or(0) == want as u64
+                    && rs["status"]["replicas"] == want as u64,
+                "status {}",
+                rs["status"]
+            );
+            Ok(())
+        },
+    )
+    .await
+    .expect("replica set converges");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replicaset_keeps_its_pods_scales_and_takes_them_along_when_deleted() {
+    let cluster = cell(ClusterOptions::default()).await;
+    wait_bootstrapped(&cluster).await;
+    let addrs = cluster.addrs();
+    let _a = spawn_agent(&cluster, "node-a", &addrs, &[]);
+    let _b = spawn_agent(&cluster, "node-b", &addrs, &[]);
+
+    create(&cluster, 1, &replicaset("web", 3)).await.expect("rs");
+    wait_rs(&cluster, "web", 3).await;
+
+    // A pod deleted by hand is replaced.
+    let (items, _) = list(
+        &cluster,
+        1,
+        keel_proto::objects::ListRequest {
+            resource: "pods".into(),
+            namespace: "default".into(),
+            label_selector: "rs=web".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("pods");
+    let victim = items[0]["metadata"]["name"].as_str().unwrap().to_string();
+    delete(&cluster, 1, "pods", "default", &victim).await.expect("delete a pod");
+    wait_rs(&cluster, "web", 3).await;
+
+    for replicas in [6, 2] {
+        patch(
+            &cluster,
+            2,
+            "replicasets",
+            "default",
+            "web",
+            keel_proto::objects::PatchType::Merge,
+            &json!({"spec": {"replicas": replicas}}),
+        )
+        .await
+        .expect("scale");
+        wait_rs(&cluster, "web", replicas as usize).await;
+    }
+
+    delete(&cluster, 3, "replicasets", "default", "web").await.expect("delete rs");
+    wait_until(Duration::from_secs(30), "the pods of web collected", async || {
+        let (items, _) = list(
+            &cluster,
+            1,
+            keel_proto::objects::ListRequest {
+                resource: "pods".into(),
+                namespace: "default".into(),
+                label_selector: "rs=web".into(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        anyhow::ensure!(items.is_empty(), "{} pods left", items.len());
+        Ok(())
+    })
+    .await
+    .expect("garbage collection");
+    cluster.teardown();
+}
