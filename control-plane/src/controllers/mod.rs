@@ -27,3 +27,13 @@ pub mod replicaset_plan;
 mod plan_test_support;
 
 pub use replicaset_plan::{plan_replicaset, ReplicaSetPlan};
+
+pub mod deployment_annotations;
+pub mod deployment_plan;
+mod deployment_rollout;
+pub mod deployment_status;
+pub mod rollout_limits;
+#[cfg(test)]
+pub(crate) mod rollout_sim_tests;
+
+pub use deployment_plan::{plan_deployment, DeploymentPlan};
