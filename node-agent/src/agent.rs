@@ -9,10 +9,13 @@ use serde_json::Value;
 
 use crate::cell_client::CellClient;
 use crate::config::{AgentArgs, RuntimeKind};
+use crate::containerd::node_setup::start_node_runtime;
 use crate::node_object::node_object;
 use crate::pod_sync::{self, IpPool};
 use crate::reporter;
+use crate::runtime::cri::{CriOptions, CriRuntime};
 use crate::runtime::fake::FakeRuntime;
+use crate::runtime::ContainerRuntime;
 
 /// Runs the agent — or, with `--hollow-nodes N`, N hollow agents sharing this process.
 pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
@@ -49,20 +52,43 @@ async fn run_node(args: AgentArgs) -> anyhow::Result<()> {
     tracing::info!(node = %args.node_name, %cidr, replica = %cell.current(), "registered");
     let ips = IpPool::new(&cidr)?;
     match args.runtime {
-        RuntimeKind::Fake => {
-            let runtime = FakeRuntime::new();
-            let sync = tokio::spawn(pod_sync::run(
-                cell.clone(),
-                args.node_name.clone(),
-                runtime.clone(),
-                ips,
-            ));
-            let reports = tokio::spawn(reporter::run(cell, args, runtime, started, interval));
-            tokio::select! {
-                r = sync => r?,
-                r = reports => r?,
-            }
+        RuntimeKind::Fake => drive(cell, args, FakeRuntime::new(), ips, started, interval).await,
+        RuntimeKind::Cri => {
+            // Dropping the supervisor (on return, or when a signal ends `drive`) stops
+            // containerd by its pid; its containers live on in their shims.
+            let (cri, _supervisor) = start_node_runtime(&args, &cidr).await?;
+            let options = CriOptions {
+                log_root: args.root_dir().join("pods"),
+                node_name: args.node_name.clone(),
+            };
+            let runtime = CriRuntime::start(cri, options).await?;
+            drive(cell, args, runtime, ips, started, interval).await
         }
+    }
+}
+
+/// Follows the node's pods and reports status until a task fails or SIGTERM/SIGINT arrives.
+async fn drive<R: ContainerRuntime>(
+    cell: CellClient,
+    args: AgentArgs,
+    runtime: R,
+    ips: IpPool,
+    started: SystemTime,
+    interval: Duration,
+) -> anyhow::Result<()> {
+    let sync = tokio::spawn(pod_sync::run(
+        cell.clone(),
+        args.node_name.clone(),
+        runtime.clone(),
+        ips,
+    ));
+    let reports = tokio::spawn(reporter::run(cell, args, runtime, started, interval));
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = sync => r?,
+        r = reports => r?,
+        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
     }
     Ok(())
 }

@@ -1,10 +1,14 @@
 //! `AgentArgs`: keel-agent's command line.
 
+use std::path::PathBuf;
+
 use clap::Parser;
 
 /// Which container runtime drives the pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RuntimeKind {
+    /// containerd (or any CRI runtime) over CRI: real sandboxes, images and containers.
+    Cri,
     /// In memory: pods "run" without containers (hollow nodes for tests and scale runs).
     Fake,
 }
@@ -20,8 +24,29 @@ pub struct AgentArgs {
     /// This node's name (DNS-1123 subdomain).
     #[arg(long)]
     pub node_name: String,
-    #[arg(long, value_enum, default_value_t = RuntimeKind::Fake)]
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Cri)]
     pub runtime: RuntimeKind,
+    /// With `--runtime cri`: use the CRI runtime on this socket instead of starting the agent's
+    /// own containerd.
+    #[arg(long)]
+    pub cri_socket: Option<PathBuf>,
+    /// The agent's own directory: its containerd (config, socket, root, state, log), the CNI
+    /// config and IP leases, pod logs. Default: /var/lib/keel-agent/<node-name>.
+    #[arg(long)]
+    pub root_dir: Option<PathBuf>,
+    /// The local image registry (`HOST:PORT`, plain HTTP): containerd pulls from it, also as the
+    /// mirror of docker.io, and the sandbox image defaults to `<registry>/keel/pause:1`.
+    #[arg(long)]
+    pub registry: Option<String>,
+    /// The pod sandbox ("pause") image; pulled when the agent starts.
+    #[arg(long)]
+    pub sandbox_image: Option<String>,
+    /// The containerd binary the agent supervises.
+    #[arg(long, default_value = "containerd")]
+    pub containerd_bin: PathBuf,
+    /// Where the CNI plugins are (Debian's containernetworking-plugins).
+    #[arg(long, default_value = "/usr/lib/cni")]
+    pub cni_bin_dir: PathBuf,
     /// Allocatable CPU (Kubernetes quantity).
     #[arg(long, default_value = "4")]
     pub cpu: String,
@@ -43,6 +68,20 @@ pub struct AgentArgs {
 }
 
 impl AgentArgs {
+    /// `--root-dir`, or /var/lib/keel-agent/<node-name>.
+    pub fn root_dir(&self) -> PathBuf {
+        self.root_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/var/lib/keel-agent").join(&self.node_name))
+    }
+
+    /// `--sandbox-image`, or the registry's pause image.
+    pub fn sandbox_image(&self) -> Option<String> {
+        self.sandbox_image
+            .clone()
+            .or_else(|| self.registry.as_ref().map(|r| format!("{r}/keel/pause:1")))
+    }
+
     pub fn servers(&self) -> Vec<String> {
         self.servers
             .split(',')

@@ -42,7 +42,7 @@ fn container_json(c: &ContainerStatus) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), json!(c.name));
     m.insert("image".into(), json!(c.image));
-    m.insert("imageID".into(), json!(format!("fake://{}", c.image)));
+    m.insert("imageID".into(), json!(c.image_id));
     m.insert("containerID".into(), json!(c.container_id));
     m.insert("ready".into(), json!(c.ready));
     m.insert("restartCount".into(), json!(c.restart_count));
@@ -149,6 +149,7 @@ mod tests {
             name: "c".into(),
             image: "app:1".into(),
             container_id: "fake://u/c".into(),
+            image_id: "fake://app:1".into(),
             state,
             last_state: None,
             restart_count: 0,

@@ -17,10 +17,14 @@ use tonic::transport::Channel;
 use crate::cell_client::CellClient;
 use crate::runtime::ContainerRuntime;
 
-/// Pod IPs from the node's pod CIDR (`.1` is the gateway), one per running pod.
+/// The addresses in use, and each pod's.
+type Leases = (BTreeSet<u32>, BTreeMap<String, Ipv4Addr>);
+
+/// Pod IPs from the node's pod CIDR (`.1` is the gateway), one per running pod (for runtimes
+/// that do not assign IPs themselves).
 #[derive(Clone)]
 pub struct IpPool {
-    inner: Arc<Mutex<(BTreeSet<u32>, BTreeMap<String, Ipv4Addr>)>>,
+    inner: Arc<Mutex<Leases>>,
     first: u32,
     last: u32,
 }
@@ -187,7 +191,11 @@ async fn reconcile<R: ContainerRuntime>(
         return;
     }
     let result = async {
-        let ip = ips.get_or_allocate(&uid)?;
+        let ip = if runtime.assigns_pod_ips() {
+            None
+        } else {
+            Some(ips.get_or_allocate(&uid)?)
+        };
         runtime.start_pod(pod, ip).await?;
         anyhow::Ok(())
     }

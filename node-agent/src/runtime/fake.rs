@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use k8s_openapi::api::core::v1::Pod;
 
+use super::restart_backoff::restart_backoff as backoff;
 use super::{ContainerRuntime, ContainerState, ContainerStatus, PodState, RuntimeError};
 
 const EXIT_AFTER: &str = "fake.keel.dev/exit-after-seconds";
@@ -81,11 +82,6 @@ fn script(pod: &Pod) -> Script {
     }
 }
 
-/// Back-off before restart number `n` (1-based): 1 s doubling, at most 30 s.
-fn backoff(n: u32) -> Duration {
-    Duration::from_secs(1u64 << n.saturating_sub(1).min(5)).min(Duration::from_secs(30))
-}
-
 /// A container's status `now`, replaying its scripted life since the pod started.
 fn container_status(pod: &FakePod, uid: &str, index: usize, now: SystemTime) -> ContainerStatus {
     let (name, image) = &pod.containers[index];
@@ -95,6 +91,7 @@ fn container_status(pod: &FakePod, uid: &str, index: usize, now: SystemTime) -> 
         name: name.clone(),
         image: image.clone(),
         container_id: container_id.clone(),
+        image_id: format!("fake://{image}"),
         state,
         last_state,
         restart_count,
@@ -167,8 +164,11 @@ fn container_status(pod: &FakePod, uid: &str, index: usize, now: SystemTime) -> 
 }
 
 impl ContainerRuntime for FakeRuntime {
-    async fn start_pod(&self, pod: &Pod, pod_ip: Ipv4Addr) -> Result<(), RuntimeError> {
+    async fn start_pod(&self, pod: &Pod, pod_ip: Option<Ipv4Addr>) -> Result<(), RuntimeError> {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let pod_ip = pod_ip.ok_or_else(|| {
+            RuntimeError::Pod(uid.clone(), "the fake runtime needs a pod IP".into())
+        })?;
         let containers = pod
             .spec
             .as_ref()
