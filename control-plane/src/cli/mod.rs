@@ -1,5 +1,6 @@
 //! keelctl: command-line client for a Keel cell. kubectl's verbs at the top level (`get`,
 //! `apply`, `create`, `describe`, `delete`, `edit`, `label`, `annotate`, `scale`, `set image`,
+//! `rollout`,
 //! `api-resources`; see [`kube`]) speak the Objects API; `store` commands speak to the raw
 //! key-value store (operators), `cluster` commands administer the cell.
 //!
@@ -68,6 +69,9 @@ pub enum Command {
     /// Set fields of objects (`set image`).
     #[command(subcommand)]
     Set(kube::set_image::SetCommand),
+    /// Manage a Deployment's rollout: status, history, undo, restart, pause, resume.
+    #[command(subcommand)]
+    Rollout(kube::rollout::RolloutCommand),
     /// The kinds the cell serves.
     ApiResources(kube::api_resources::ApiResourcesArgs),
     /// Cell administration: status, membership, leadership, snapshots.
@@ -110,6 +114,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Scale(a) => kube::scale::run(a, &ctx).await,
         Command::Set(c) => kube::set_image::run(c, &ctx).await,
+        Command::Rollout(c) => kube::rollout::run(c, &ctx).await,
         Command::ApiResources(a) => kube::api_resources::run(a, &ctx),
         Command::Cluster(c) => {
             cluster_cmd::run(c, &ctx.settings.servers, admin_output(cli.output)?).await
@@ -156,6 +161,38 @@ mod tests {
         assert!(matches!(c.command, Command::Create(_)));
         let c = parse(&["set", "image", "deploy/web", "nginx=nginx:2"]);
         assert!(matches!(c.command, Command::Set(_)));
+        let c = parse(&[
+            "rollout",
+            "status",
+            "deploy/web",
+            "--watch=false",
+            "--timeout=30s",
+        ]);
+        let Command::Rollout(kube::rollout::RolloutCommand::Status(s)) = c.command else {
+            panic!()
+        };
+        assert!(!s.watch);
+        assert_eq!(
+            (s.target.resource, s.timeout),
+            (vec!["deploy/web".to_string()], "30s".into())
+        );
+        let c = parse(&["rollout", "status", "deployments", "web"]);
+        let Command::Rollout(kube::rollout::RolloutCommand::Status(s)) = c.command else {
+            panic!()
+        };
+        assert!(s.watch);
+        let c = parse(&[
+            "rollout",
+            "undo",
+            "deployment/web",
+            "--to-revision=2",
+            "-n",
+            "x",
+        ]);
+        let Command::Rollout(kube::rollout::RolloutCommand::Undo(u)) = c.command else {
+            panic!()
+        };
+        assert_eq!(u.to_revision, 2);
         let c = parse(&["cluster", "status", "-o", "json"]);
         assert_eq!(admin_output(c.output).unwrap(), Output::Json);
         assert!(admin_output(Some(OutputFormat::Yaml)).is_err());

@@ -9,9 +9,11 @@ use crate::controllers::deployment_annotations::{
     DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, REVISION_ANNOTATION,
     REVISION_HISTORY_ANNOTATION,
 };
-use crate::controllers::deployment_status::{AVAILABLE, NEW_RS_AVAILABLE, PAUSED, TIMED_OUT};
+use crate::controllers::deployment_status::{
+    condition, AVAILABLE, NEW_RS_AVAILABLE, NEW_RS_CREATED, PAUSED, PROGRESSING, TIMED_OUT,
+};
 use crate::controllers::plan_test_support::*;
-use crate::controllers::pod_template_hash::POD_TEMPLATE_HASH_LABEL;
+use crate::controllers::pod_template_hash::{pod_template_hash, POD_TEMPLATE_HASH_LABEL};
 use crate::controllers::rollout_sim_tests::{assert_rolled_out, settled_world, World};
 
 fn ann<'a>(rs: &'a ReplicaSet, key: &str) -> Option<&'a str> {

@@ -30,6 +30,7 @@ pub use replicaset_plan::{plan_replicaset, ReplicaSetPlan};
 
 pub mod deployment_annotations;
 pub mod deployment_plan;
+mod deployment_history;
 mod deployment_rollout;
 pub mod deployment_status;
 pub mod rollout_limits;

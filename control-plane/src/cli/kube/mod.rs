@@ -1,5 +1,5 @@
 //! kubectl's verbs for keelctl: `get`, `describe`, `apply`, `create`, `delete`, `edit`,
-//! `label`, `annotate`, `scale`, `set image`, `api-resources`, speaking the Objects API
+//! `label`, `annotate`, `scale`, `set image`, `rollout`, `api-resources`, speaking the Objects API
 //! (keel.objects.v1) to any replica, with kubectl's printers and messages.
 
 pub mod annotate_label;
@@ -19,6 +19,7 @@ pub mod objects_api;
 pub mod output;
 pub mod printers;
 pub mod resource_args;
+pub mod rollout;
 pub mod scale;
 pub mod set_image;
 pub mod three_way;
