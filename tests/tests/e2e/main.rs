@@ -10,6 +10,7 @@ mod bad_input;
 mod brain;
 mod cell;
 mod chaos_smoke;
+mod containerd_pods;
 mod failover;
 mod keelctl;
 mod kubectl;
