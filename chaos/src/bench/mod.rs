@@ -1,5 +1,5 @@
 //! `keel-bench`'s measurements: the store workload against Keel and etcd, the object API mix,
-//! and leader failover.
+//! leader failover, and scheduling on hollow nodes.
 
 pub mod endpoints;
 pub mod etcd_backend;
@@ -10,5 +10,6 @@ pub mod keel_backend;
 pub mod kv_backend;
 pub mod latency;
 pub mod objects_bench;
+pub mod schedule_bench;
 pub mod store_bench;
 pub mod store_workload;

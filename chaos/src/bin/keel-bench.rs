@@ -6,6 +6,8 @@
 //! - `keel-bench objects`: a create/update/get mix of Pods through the Objects API, paced at a
 //!   target rate, with mutating p50/p99.
 //! - `keel-bench failover`: leader SIGKILL → first acknowledged write, over repeated kills.
+//! - `keel-bench schedule`: pods bound per second and creation → binding p50/p99 on hollow nodes,
+//!   and leader kill → scheduling resumed.
 //!
 //! Progress goes to stderr; results (JSON) to stdout.
 
@@ -13,6 +15,7 @@ use clap::{Parser, Subcommand};
 use keel_chaos::bench::{
     failover::{run_failover, FailoverArgs},
     objects_bench::{run_objects_bench, ObjectsBenchArgs},
+    schedule_bench::{run_schedule_bench, ScheduleBenchArgs},
     store_bench::{run_store_bench, StoreBenchArgs},
 };
 
@@ -34,6 +37,8 @@ enum Command {
     Failover(FailoverArgs),
     /// Object API: create/update/get of Pods at a target rate.
     Objects(ObjectsBenchArgs),
+    /// Scheduling on hollow nodes: bound pods/s, creation → binding, leader kill → resumed.
+    Schedule(ScheduleBenchArgs),
 }
 
 #[tokio::main]
@@ -54,6 +59,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Objects(args) => {
             let report = run_objects_bench(&args).await?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        Command::Schedule(args) => {
+            let report = run_schedule_bench(&args, |line| eprintln!("keel-bench: {line}")).await?;
             println!("{}", serde_json::to_string(&report)?);
         }
         Command::Failover(args) => {
