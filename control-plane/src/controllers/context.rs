@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +32,8 @@ pub struct Informers {
     pub deployments: Informer<Deployment>,
     pub services: Informer<Service>,
     pub endpoints: Informer<Endpoints>,
+    pub daemonsets: Informer<DaemonSet>,
+    pub jobs: Informer<Job>,
 }
 
 impl Informers {
@@ -39,13 +42,15 @@ impl Informers {
         registry: &Registry,
         token: &CancellationToken,
     ) -> Result<Informers, RegistryError> {
-        let (pods, nodes, replicasets, deployments, services, endpoints) = tokio::try_join!(
+        let (pods, nodes, replicasets, deployments, services, endpoints, daemonsets, jobs) = tokio::try_join!(
             Informer::start(registry, KindId::Pod, token.clone()),
             Informer::start(registry, KindId::Node, token.clone()),
             Informer::start(registry, KindId::ReplicaSet, token.clone()),
             Informer::start(registry, KindId::Deployment, token.clone()),
             Informer::start(registry, KindId::Service, token.clone()),
             Informer::start(registry, KindId::Endpoints, token.clone()),
+            Informer::start(registry, KindId::DaemonSet, token.clone()),
+            Informer::start(registry, KindId::Job, token.clone()),
         )?;
         Ok(Informers {
             pods,
@@ -54,6 +59,8 @@ impl Informers {
             deployments,
             services,
             endpoints,
+            daemonsets,
+            jobs,
         })
     }
 
@@ -81,6 +88,12 @@ impl Informers {
                     .wait_for_revision(revision, READ_YOUR_WRITE)
                     .await
             }
+            KindId::DaemonSet => {
+                self.daemonsets
+                    .wait_for_revision(revision, READ_YOUR_WRITE)
+                    .await
+            }
+            KindId::Job => self.jobs.wait_for_revision(revision, READ_YOUR_WRITE).await,
             _ => true,
         };
         if !reached {

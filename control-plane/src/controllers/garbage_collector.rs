@@ -1,4 +1,5 @@
-//! The garbage collector, over the kinds the brain caches (Deployments, ReplicaSets, Pods):
+//! The garbage collector, over the kinds the brain caches (Deployments, ReplicaSets, DaemonSets,
+//! Jobs, Pods):
 //! - background: a dependent whose every owner (by uid, among the cached kinds) is gone is
 //!   deleted;
 //! - foreground: an owner marked with the `foregroundDeletion` finalizer has its dependents
@@ -7,7 +8,7 @@
 //! - orphan: an owner marked with the `orphan` finalizer has its ownerReference removed from
 //!   every dependent, then loses the finalizer.
 //!
-//! Owners of kinds the brain does not cache (StatefulSet, Job, ...) are never judged: a
+//! Owners of kinds the brain does not cache (StatefulSet, CronJob, ...) are never judged: a
 //! dependent of such an owner is left alone. Before deleting a dependent as orphaned, the
 //! owner's absence is confirmed on the store itself, not just on a cache that may lag.
 //!
@@ -52,6 +53,8 @@ fn kind_of(reference: &OwnerReference) -> Option<KindId> {
     match (reference.api_version.as_str(), reference.kind.as_str()) {
         ("apps/v1", "Deployment") => Some(KindId::Deployment),
         ("apps/v1", "ReplicaSet") => Some(KindId::ReplicaSet),
+        ("apps/v1", "DaemonSet") => Some(KindId::DaemonSet),
+        ("batch/v1", "Job") => Some(KindId::Job),
         ("v1", "Pod") => Some(KindId::Pod),
         _ => None,
     }
@@ -183,6 +186,8 @@ fn items(ctx: &ControllerContext) -> Vec<Item> {
     let mut out = Vec::new();
     push(&mut out, KindId::Deployment, ctx.informers.deployments.list());
     push(&mut out, KindId::ReplicaSet, ctx.informers.replicasets.list());
+    push(&mut out, KindId::DaemonSet, ctx.informers.daemonsets.list());
+    push(&mut out, KindId::Job, ctx.informers.jobs.list());
     push(&mut out, KindId::Pod, ctx.informers.pods.list());
     out
 }
@@ -202,6 +207,18 @@ pub async fn run(ctx: ControllerContext, resync: Duration) {
         });
         let w = wake.clone();
         ctx.informers.replicasets.on_change(move |c| match c {
+            InformerEvent::Deleted(_) => w.notify_one(),
+            InformerEvent::Applied { new, .. } if interesting(&new.metadata) => w.notify_one(),
+            _ => {}
+        });
+        let w = wake.clone();
+        ctx.informers.daemonsets.on_change(move |c| match c {
+            InformerEvent::Deleted(_) => w.notify_one(),
+            InformerEvent::Applied { new, .. } if interesting(&new.metadata) => w.notify_one(),
+            _ => {}
+        });
+        let w = wake.clone();
+        ctx.informers.jobs.on_change(move |c| match c {
             InformerEvent::Deleted(_) => w.notify_one(),
             InformerEvent::Applied { new, .. } if interesting(&new.metadata) => w.notify_one(),
             _ => {}

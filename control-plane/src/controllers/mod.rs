@@ -4,10 +4,15 @@
 //! code, and writes back through the registry fenced by the Raft term it runs in.
 
 pub mod context;
+pub mod daemonset;
+mod daemonset_plan;
+pub mod deployment;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
 mod informer;
+pub mod job;
+mod job_plan;
 pub mod node_lifecycle;
 mod reconciler;
 pub mod replicaset;

@@ -8,8 +8,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::controllers::{
-    endpoints, garbage_collector, node_lifecycle, replicaset, scheduling_loop, ControllerContext,
-    Informers,
+    daemonset, deployment, endpoints, garbage_collector, job, node_lifecycle, replicaset, scheduling_loop,
+    ControllerContext, Informers,
 };
 use crate::nodes::NodeLiveness;
 use crate::registry::{Registry, RegistryError};
@@ -63,6 +63,9 @@ pub async fn run(
     tasks.spawn(garbage_collector::run(ctx.clone(), config.resync));
     tasks.spawn(endpoints::run(ctx.clone(), config.resync));
     tasks.spawn(replicaset::run(ctx.clone(), config.resync));
+    tasks.spawn(deployment::run(ctx.clone(), config.resync));
+    tasks.spawn(daemonset::run(ctx.clone(), config.resync));
+    tasks.spawn(job::run(ctx.clone(), config.resync));
     tasks.spawn(node_lifecycle::run(ctx.clone(), config.clone()));
     tracing::info!(term, "scheduler and controllers running");
     token.cancelled().await;

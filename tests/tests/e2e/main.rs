@@ -20,3 +20,4 @@ mod membership;
 mod objects;
 mod snapshots;
 mod watch;
+mod workloads;
