@@ -323,7 +323,7 @@ fn a_taken_name_counts_a_collision_instead_of_creating() {
     let d = deployment(1, "v1", Int(1), Int(0));
     let hash = pod_template_hash(&d.spec.as_ref().unwrap().template, None);
     let squatter = replicaset(&format!("web-{hash}"), 1, "other");
-    let plan = plan_deployment(&d, &[squatter.clone()], &[], at(0));
+    let plan = plan_deployment(&d, std::slice::from_ref(&squatter), &[], at(0));
     assert!(plan.create_replicaset.is_none());
     let status = plan.status.unwrap();
     assert_eq!(status.collision_count, Some(1));

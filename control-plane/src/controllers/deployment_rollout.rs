@@ -176,7 +176,7 @@ impl Rollout<'_> {
         let to_add = allowed - total;
         // Larger first; among equals, newer first when growing and older first when shrinking
         // (`active` is oldest first, and the sort is stable).
-        active.sort_by(|&a, &b| self.spec(b).cmp(&self.spec(a)));
+        active.sort_by_key(|&i| std::cmp::Reverse(self.spec(i)));
         if to_add > 0 {
             active.sort_by(|&a, &b| match self.spec(b).cmp(&self.spec(a)) {
                 Ordering::Equal => b.cmp(&a),
