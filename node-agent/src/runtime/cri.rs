@@ -538,6 +538,7 @@ impl ContainerRuntime for CriRuntime {
         if let Ok(mut s) = self.snapshots.lock() {
             s.remove(uid);
         }
+        tracing::info!(uid, grace_seconds = grace.as_secs(), "stopping a pod");
         for sb in self
             .sandboxes(&[(LABEL_POD_UID, uid), (LABEL_MANAGED_BY, MANAGED_BY)])
             .await?

@@ -3,9 +3,11 @@
 //! to a local registry this test starts (scripts/build-images.sh push), then one agent with its
 //! own supervised containerd runs a bound pod — busybox httpd from the local registry — to
 //! Running/Ready with a pod IP from its node's CIDR; the pod serves HTTP on its pod IP and on its
-//! hostPort on 127.0.0.1; deleting the pod removes its sandbox (checked through CRI
-//! ListPodSandbox); stopping the agent stops its containerd. Everything started here is stopped
-//! by pid.
+//! hostPort on 127.0.0.1; a crashing container shows CrashLoopBackOff with its exit code and
+//! restart count; a missing image shows ErrImagePull with the registry's reason; a SIGKILLed and
+//! restarted agent adopts the running pod (same container, no restart); deleting the pods removes
+//! their sandboxes (checked through CRI ListPodSandbox); stopping the agent stops its containerd.
+//! Everything started here is stopped by pid.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -79,11 +81,20 @@ struct AgentProcess(Child);
 impl AgentProcess {
     /// SIGTERM, then waits for the agent to exit.
     async fn stop(&mut self) {
+        self.signal_and_wait(libc::SIGTERM).await;
+    }
+
+    /// SIGKILL (no chance to stop anything), then waits for the agent to exit.
+    async fn kill(&mut self) {
+        self.signal_and_wait(libc::SIGKILL).await;
+    }
+
+    async fn signal_and_wait(&mut self, signal: libc::c_int) {
         // SAFETY: kill(2) on our own child, which is not reaped until try_wait sees it exit.
-        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
+        unsafe { libc::kill(self.0.id() as libc::pid_t, signal) };
         wait_until(
             Duration::from_secs(20),
-            "keel-agent exits on SIGTERM",
+            format!("keel-agent exits on signal {signal}"),
             async || match self.0.try_wait()? {
                 Some(status) => Ok(status),
                 None => anyhow::bail!("still running"),
@@ -104,7 +115,11 @@ impl Drop for AgentProcess {
 }
 
 fn start_cri_agent(cluster: &LocalCluster, root: &Path, registry: &str) -> AgentProcess {
-    let log = std::fs::File::create(cluster.root().join("agent-cri.log")).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(cluster.root().join("agent-cri.log"))
+        .unwrap();
     let child = Command::new(find_binary("keel-agent").expect("keel-agent is built"))
         .args(["--node-name", NODE, "--runtime", "cri", "--servers"])
         .arg(cluster.addrs().join(","))
@@ -144,7 +159,7 @@ fn runs_with(pid: u32, arg: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pod_runs_on_containerd_and_serves_http_on_its_pod_ip_and_host_port() {
+async fn pods_run_on_the_agents_own_containerd_through_cri() {
     assert_eq!(
         unsafe { libc::geteuid() },
         0,
@@ -208,7 +223,7 @@ async fn a_pod_runs_on_containerd_and_serves_http_on_its_pod_ip_and_host_port() 
             "ports": [{"containerPort": 8080, "hostPort": host_port}],
             "resources": {"limits": {"cpu": "200m", "memory": "64Mi"}}}]}});
     let created = create(&cluster, 2, &pod).await.expect("pod created");
-    let uid = created["metadata"]["uid"].as_str().unwrap().to_string();
+    let uid = uid_of(&created);
     let running = wait_until(
         Duration::from_secs(60),
         "pod web Running and Ready",
@@ -259,52 +274,200 @@ async fn a_pod_runs_on_containerd_and_serves_http_on_its_pod_ip_and_host_port() 
         assert_eq!(body, expected, "from {addr}");
     }
 
-    // Phase 5: deleting the pod stops it and removes its sandbox.
-    let sandboxes = async || {
-        cri.runtime
-            .clone()
-            .list_pod_sandbox(k8s_cri::v1::ListPodSandboxRequest {
-                filter: Some(k8s_cri::v1::PodSandboxFilter {
-                    label_selector: managed_selector(&uid),
-                    ..Default::default()
-                }),
-            })
-            .await
-            .map(|r| r.into_inner().items)
-    };
-    assert_eq!(
-        sandboxes().await.expect("ListPodSandbox").len(),
-        1,
-        "one sandbox while it runs"
-    );
-    delete(&cluster, 1, "pods", "default", "web")
-        .await
-        .expect("delete");
-    wait_until(
+    // Phase 5: a crashing container restarts with back-off; a missing image is ErrImagePull.
+    let app = format!("{registry}/keel/app:1");
+    let crash = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crash"},
+        "spec": {"nodeName": NODE, "terminationGracePeriodSeconds": 1, "containers": [{
+            "name": "c", "image": app, "command": ["sh", "-c", "exit 3"]}]}});
+    let missing = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "missing"},
+        "spec": {"nodeName": NODE, "containers": [{
+            "name": "c", "image": format!("{registry}/keel/nope:1")}]}});
+    let crash_uid = uid_of(&create(&cluster, 1, &crash).await.expect("crash pod"));
+    let missing_uid = uid_of(&create(&cluster, 2, &missing).await.expect("missing pod"));
+    let looping = wait_until(
         Duration::from_secs(30),
-        "web removed by its agent",
-        async || match get(&cluster, 1, "pods", "default", "web").await {
-            Err(s) if reason(&s) == "NotFound" => Ok(()),
-            other => anyhow::bail!("still there: {:?}", other.map(|p| p["metadata"].clone())),
+        "crash in CrashLoopBackOff after a restart",
+        async || {
+            let p = get(&cluster, 3, "pods", "default", "crash").await?;
+            let c = &p["status"]["containerStatuses"][0];
+            anyhow::ensure!(
+                c["restartCount"].as_i64().unwrap_or(0) >= 1
+                    && c["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+                    && c["lastState"]["terminated"]["exitCode"] == 3,
+                "status now: {}",
+                p["status"]
+            );
+            Ok(p)
         },
     )
     .await
-    .expect("pod removed");
-    let left = sandboxes().await.expect("ListPodSandbox");
-    assert!(left.is_empty(), "the sandbox is gone: {left:?}");
+    .expect("crash loops");
+    let restarts_before = looping["status"]["containerStatuses"][0]["restartCount"]
+        .as_i64()
+        .unwrap();
+    wait_until(
+        Duration::from_secs(30),
+        "missing reports ErrImagePull",
+        async || {
+            let p = get(&cluster, 3, "pods", "default", "missing").await?;
+            let w = &p["status"]["containerStatuses"][0]["state"]["waiting"];
+            anyhow::ensure!(
+                (w["reason"] == "ErrImagePull" || w["reason"] == "ImagePullBackOff")
+                    && w["message"].as_str().unwrap_or("").contains("not found")
+                    && p["status"]["phase"] == "Pending",
+                "status now: {}",
+                p["status"]
+            );
+            Ok(())
+        },
+    )
+    .await
+    .expect("image pull error reported");
+
+    // Phase 6: the agent is SIGKILLed (its containerd goes with it) and restarted: it adopts the
+    // running pod without restarting it and carries on with the crashing one.
+    let web_container = c["containerID"].as_str().unwrap().to_string();
+    agent.kill().await;
+    wait_until(
+        Duration::from_secs(15),
+        "the old containerd exits",
+        async || {
+            anyhow::ensure!(!runs_with(containerd_pid, &config), "still running");
+            Ok(())
+        },
+    )
+    .await
+    .expect("containerd follows its agent");
+    let mut agent = start_cri_agent(&cluster, &root, &registry);
+    let new_pid = wait_until(Duration::from_secs(30), "a new containerd", async || {
+        let pid: u32 = std::fs::read_to_string(root.join("containerd/containerd.pid"))?
+            .trim()
+            .parse()?;
+        anyhow::ensure!(
+            pid != containerd_pid && runs_with(pid, &config),
+            "pid {pid}"
+        );
+        Ok(pid)
+    })
+    .await
+    .expect("the restarted agent starts containerd");
+    cri.wait_ready(Duration::from_secs(30))
+        .await
+        .expect("CRI again");
+    wait_until(
+        Duration::from_secs(30),
+        "crash restarted by the new agent",
+        async || {
+            let p = get(&cluster, 3, "pods", "default", "crash").await?;
+            let n = p["status"]["containerStatuses"][0]["restartCount"]
+                .as_i64()
+                .unwrap_or(0);
+            anyhow::ensure!(n > restarts_before, "restartCount {n}");
+            Ok(())
+        },
+    )
+    .await
+    .expect("the new agent syncs");
+    let web = get(&cluster, 1, "pods", "default", "web")
+        .await
+        .expect("web");
+    let c = &web["status"]["containerStatuses"][0];
+    assert_eq!(
+        c["containerID"],
+        web_container.as_str(),
+        "the same container runs on"
+    );
+    assert_eq!(c["restartCount"], 0);
+    let sandbox = sandboxes_of(&cri, &uid).await;
+    assert_eq!(sandbox.len(), 1, "one sandbox for web");
+    let running = containers_of(&cri, &sandbox[0].id).await;
+    assert_eq!(
+        running
+            .iter()
+            .map(|c| format!("containerd://{}", c.id))
+            .collect::<Vec<_>>(),
+        [web_container.clone()],
+        "web's container was neither restarted nor duplicated"
+    );
+    assert_eq!(
+        http_get(&format!("{pod_ip}:8080")).await.expect("HTTP"),
+        expected
+    );
+
+    // Phase 7: deleting the pods stops them and removes their sandboxes.
+    for name in ["web", "crash", "missing"] {
+        delete(&cluster, 1, "pods", "default", name)
+            .await
+            .expect("delete");
+    }
+    for name in ["web", "crash", "missing"] {
+        wait_until(
+            Duration::from_secs(30),
+            format!("{name} removed by its agent"),
+            async || match get(&cluster, 1, "pods", "default", name).await {
+                Err(s) if reason(&s) == "NotFound" => Ok(()),
+                other => anyhow::bail!("still there: {:?}", other.map(|p| p["metadata"].clone())),
+            },
+        )
+        .await
+        .expect("pod removed");
+    }
+    for u in [&uid, &crash_uid, &missing_uid] {
+        let left = sandboxes_of(&cri, u).await;
+        assert!(left.is_empty(), "pod {u}: the sandbox is gone: {left:?}");
+    }
     assert!(
         http_get(&format!("{pod_ip}:8080")).await.is_err(),
         "nothing serves on the pod IP"
     );
 
-    // Phase 6: stopping the agent stops its containerd; the test's bridge goes too.
+    // Phase 8: stopping the agent stops its containerd; the test's bridge goes too.
     agent.stop().await;
     assert!(
-        !runs_with(containerd_pid, &config),
+        !runs_with(new_pid, &config),
         "containerd stopped with its agent"
     );
     let _ = Command::new("ip")
         .args(["link", "delete", &bridge_name(NODE)])
         .status();
     cluster.teardown();
+}
+
+fn uid_of(pod: &serde_json::Value) -> String {
+    pod["metadata"]["uid"].as_str().unwrap().to_string()
+}
+
+/// The pod's sandboxes, as CRI lists them.
+async fn sandboxes_of(cri: &CriClient, uid: &str) -> Vec<k8s_cri::v1::PodSandbox> {
+    cri.runtime
+        .clone()
+        .list_pod_sandbox(k8s_cri::v1::ListPodSandboxRequest {
+            filter: Some(k8s_cri::v1::PodSandboxFilter {
+                label_selector: managed_selector(uid),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("ListPodSandbox")
+        .into_inner()
+        .items
+}
+
+/// The running containers of a sandbox.
+async fn containers_of(cri: &CriClient, sandbox_id: &str) -> Vec<k8s_cri::v1::Container> {
+    cri.runtime
+        .clone()
+        .list_containers(k8s_cri::v1::ListContainersRequest {
+            filter: Some(k8s_cri::v1::ContainerFilter {
+                pod_sandbox_id: sandbox_id.to_string(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("ListContainers")
+        .into_inner()
+        .containers
+        .into_iter()
+        .filter(|c| c.state == k8s_cri::v1::ContainerState::ContainerRunning as i32)
+        .collect()
 }
