@@ -67,7 +67,11 @@ impl Informers {
     async fn wait_for(&self, kind: KindId, revision: u64) {
         let reached = match kind {
             KindId::Pod => self.pods.wait_for_revision(revision, READ_YOUR_WRITE).await,
-            KindId::Node => self.nodes.wait_for_revision(revision, READ_YOUR_WRITE).await,
+            KindId::Node => {
+                self.nodes
+                    .wait_for_revision(revision, READ_YOUR_WRITE)
+                    .await
+            }
             KindId::ReplicaSet => {
                 self.replicasets
                     .wait_for_revision(revision, READ_YOUR_WRITE)
@@ -97,7 +101,11 @@ impl Informers {
             _ => true,
         };
         if !reached {
-            tracing::warn!(?kind, revision, "informer did not see a committed write in time");
+            tracing::warn!(
+                ?kind,
+                revision,
+                "informer did not see a committed write in time"
+            );
         }
     }
 }

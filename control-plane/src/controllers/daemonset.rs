@@ -34,7 +34,12 @@ impl Reconciler for DaemonSetController {
         let Some(ds) = informers.daemonsets.get(key) else {
             return Ok(Action::Done);
         };
-        let nodes: Vec<Node> = informers.nodes.list().iter().map(|n| Node::clone(n)).collect();
+        let nodes: Vec<Node> = informers
+            .nodes
+            .list()
+            .iter()
+            .map(|n| Node::clone(n))
+            .collect();
         let pods: Vec<Pod> = informers
             .pods
             .list_namespace(&key.namespace)
@@ -75,7 +80,9 @@ impl Reconciler for DaemonSetController {
         if let Some(status) = plan.status {
             let mut updated = DaemonSet::clone(&ds);
             updated.status = Some(status);
-            self.ctx.write(vec![Write::update_status(&updated)?]).await?;
+            self.ctx
+                .write(vec![Write::update_status(&updated)?])
+                .await?;
         }
         Ok(Action::Done)
     }
@@ -106,9 +113,10 @@ pub async fn run(ctx: ControllerContext, resync: Duration) {
         let (q, daemonsets) = (queue.clone(), ctx.informers.daemonsets.clone());
         ctx.informers.nodes.on_change(move |c| {
             let relevant = match c {
-                InformerEvent::Applied { old: Some(old), new } => {
-                    old.metadata.labels != new.metadata.labels || old.spec != new.spec
-                }
+                InformerEvent::Applied {
+                    old: Some(old),
+                    new,
+                } => old.metadata.labels != new.metadata.labels || old.spec != new.spec,
                 _ => true,
             };
             if relevant {

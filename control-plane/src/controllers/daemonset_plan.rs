@@ -60,15 +60,16 @@ pub fn node_is_eligible(ds: &DaemonSet, node: &Node) -> bool {
     let required = spec
         .and_then(|s| s.affinity.as_ref())
         .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref());
+        .and_then(|a| {
+            a.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        });
     if let Some(required) = required {
         if !selector_matches(required, name, &labels) {
             return false;
         }
     }
-    let mut tolerations = spec
-        .and_then(|s| s.tolerations.clone())
-        .unwrap_or_default();
+    let mut tolerations = spec.and_then(|s| s.tolerations.clone()).unwrap_or_default();
     tolerations.extend(daemon_tolerations());
     node.spec
         .as_ref()
@@ -183,7 +184,11 @@ pub fn plan_daemonset(ds: &DaemonSet, nodes: &[Node], pods: &[Pod]) -> DaemonSet
     let mut unavailable = 0usize;
     for node in &eligible {
         let mut here = by_node.remove(node).unwrap_or_default();
-        here.sort_by(|a, b| a.metadata.creation_timestamp.cmp(&b.metadata.creation_timestamp));
+        here.sort_by(|a, b| {
+            a.metadata
+                .creation_timestamp
+                .cmp(&b.metadata.creation_timestamp)
+        });
         match here.first() {
             None => {
                 unavailable += 1;
@@ -205,7 +210,8 @@ pub fn plan_daemonset(ds: &DaemonSet, nodes: &[Node], pods: &[Pod]) -> DaemonSet
                 }
             }
         }
-        plan.delete.extend(here.iter().skip(1).map(|p| (*p).clone()));
+        plan.delete
+            .extend(here.iter().skip(1).map(|p| (*p).clone()));
     }
     // Whatever is left runs where it should not.
     for pods in by_node.values() {
@@ -257,7 +263,10 @@ mod tests {
     }
 
     fn node(name: &str, labels: serde_json::Value, taints: serde_json::Value) -> Node {
-        serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}, "spec": {"taints": taints}})).unwrap()
+        serde_json::from_value(
+            json!({"metadata": {"name": name, "labels": labels}, "spec": {"taints": taints}}),
+        )
+        .unwrap()
     }
 
     fn pod(name: &str, node: &str, generation: &str, ready: bool) -> Pod {
@@ -272,7 +281,10 @@ mod tests {
     }
 
     fn nodes_of(pods: &[Pod]) -> Vec<String> {
-        let mut v: Vec<String> = pods.iter().map(|p| p.spec.as_ref().unwrap().node_name.clone().unwrap()).collect();
+        let mut v: Vec<String> = pods
+            .iter()
+            .map(|p| p.spec.as_ref().unwrap().node_name.clone().unwrap())
+            .collect();
         v.sort();
         v
     }
@@ -283,11 +295,23 @@ mod tests {
         let nodes = [
             node("a", json!({"disk": "ssd"}), json!(null)),
             node("b", json!({"disk": "hdd"}), json!(null)),
-            node("c", json!({"disk": "ssd"}), json!([{"key": "dedicated", "value": "db", "effect": "NoSchedule"}])),
-            node("d", json!({"disk": "ssd"}), json!([{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}])),
+            node(
+                "c",
+                json!({"disk": "ssd"}),
+                json!([{"key": "dedicated", "value": "db", "effect": "NoSchedule"}]),
+            ),
+            node(
+                "d",
+                json!({"disk": "ssd"}),
+                json!([{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}]),
+            ),
         ];
         let plan = plan_daemonset(&d, &nodes, &[]);
-        assert_eq!(nodes_of(&plan.create), vec!["a", "d"], "b does not match, c's taint is not tolerated");
+        assert_eq!(
+            nodes_of(&plan.create),
+            vec!["a", "d"],
+            "b does not match, c's taint is not tolerated"
+        );
         assert_eq!(plan.status.unwrap().desired_number_scheduled, 2);
     }
 
@@ -295,10 +319,18 @@ mod tests {
     fn pods_follow_nodes_away_and_duplicates_go() {
         let d = ds(1, json!({}));
         let nodes = [node("a", json!({}), json!(null))];
-        let pods = [pod("p1", "a", "1", true), pod("p2", "a", "1", true), pod("p3", "gone", "1", true)];
+        let pods = [
+            pod("p1", "a", "1", true),
+            pod("p2", "a", "1", true),
+            pod("p3", "gone", "1", true),
+        ];
         let plan = plan_daemonset(&d, &nodes, &pods);
         assert!(plan.create.is_empty());
-        let mut deleted: Vec<_> = plan.delete.iter().map(|p| p.metadata.name.clone().unwrap()).collect();
+        let mut deleted: Vec<_> = plan
+            .delete
+            .iter()
+            .map(|p| p.metadata.name.clone().unwrap())
+            .collect();
         deleted.sort();
         assert_eq!(deleted.len(), 2);
         assert!(deleted.contains(&"p3".to_string()));
@@ -310,14 +342,30 @@ mod tests {
     #[test]
     fn a_template_change_replaces_one_node_at_a_time() {
         let d = ds(2, json!({}));
-        let nodes = [node("a", json!({}), json!(null)), node("b", json!({}), json!(null)), node("c", json!({}), json!(null))];
-        let pods = [pod("pa", "a", "1", true), pod("pb", "b", "1", true), pod("pc", "c", "1", true)];
+        let nodes = [
+            node("a", json!({}), json!(null)),
+            node("b", json!({}), json!(null)),
+            node("c", json!({}), json!(null)),
+        ];
+        let pods = [
+            pod("pa", "a", "1", true),
+            pod("pb", "b", "1", true),
+            pod("pc", "c", "1", true),
+        ];
         let plan = plan_daemonset(&d, &nodes, &pods);
         assert_eq!(plan.delete.len(), 1, "maxUnavailable 1");
         // While a node has no ready pod, no other old pod goes.
-        let pods = [pod("pa2", "a", "2", false), pod("pb", "b", "1", true), pod("pc", "c", "1", true)];
+        let pods = [
+            pod("pa2", "a", "2", false),
+            pod("pb", "b", "1", true),
+            pod("pc", "c", "1", true),
+        ];
         assert!(plan_daemonset(&d, &nodes, &pods).delete.is_empty());
-        let pods = [pod("pa2", "a", "2", true), pod("pb", "b", "1", true), pod("pc", "c", "1", true)];
+        let pods = [
+            pod("pa2", "a", "2", true),
+            pod("pb", "b", "1", true),
+            pod("pc", "c", "1", true),
+        ];
         assert_eq!(plan_daemonset(&d, &nodes, &pods).delete.len(), 1);
     }
 }

@@ -97,7 +97,13 @@ impl Reconciler for DeploymentController {
         // The ReplicaSet changes commit together: a rollout step is all or nothing.
         self.ctx.write(writes).await?;
         for message in notes {
-            let note = event(&about, EventType::Normal, "ScalingReplicaSet", &message, COMPONENT);
+            let note = event(
+                &about,
+                EventType::Normal,
+                "ScalingReplicaSet",
+                &message,
+                COMPONENT,
+            );
             if let Err(e) = self.ctx.write(vec![Write::Create(note)]).await {
                 tracing::debug!(error = %e, "recording a Deployment event failed");
             }
@@ -106,7 +112,9 @@ impl Reconciler for DeploymentController {
             if let Some(fresh) = informers.deployments.get(key) {
                 let mut updated = Deployment::clone(&fresh);
                 updated.status = Some(status);
-                self.ctx.write(vec![Write::update_status(&updated)?]).await?;
+                self.ctx
+                    .write(vec![Write::update_status(&updated)?])
+                    .await?;
             }
         }
         Ok(match plan.requeue_after_seconds {

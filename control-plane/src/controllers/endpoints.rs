@@ -94,20 +94,22 @@ pub fn desired_endpoints(service: &Service, pods: &[Arc<Pod>]) -> Option<Endpoin
             }),
             ..Default::default()
         };
-        let subset = subsets.entry(ports.clone()).or_insert_with(|| EndpointSubset {
-            ports: Some(
-                ports
-                    .iter()
-                    .map(|(name, port, protocol)| EndpointPort {
-                        name: (!name.is_empty()).then(|| name.clone()),
-                        port: *port,
-                        protocol: Some(protocol.clone()),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
-            ..Default::default()
-        });
+        let subset = subsets
+            .entry(ports.clone())
+            .or_insert_with(|| EndpointSubset {
+                ports: Some(
+                    ports
+                        .iter()
+                        .map(|(name, port, protocol)| EndpointPort {
+                            name: (!name.is_empty()).then(|| name.clone()),
+                            port: *port,
+                            protocol: Some(protocol.clone()),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            });
         let list = if pod_is_ready(pod) {
             subset.addresses.get_or_insert_with(Vec::new)
         } else {
@@ -117,7 +119,10 @@ pub fn desired_endpoints(service: &Service, pods: &[Arc<Pod>]) -> Option<Endpoin
     }
     let mut subsets: Vec<EndpointSubset> = subsets.into_values().collect();
     for s in &mut subsets {
-        for list in [&mut s.addresses, &mut s.not_ready_addresses].into_iter().flatten() {
+        for list in [&mut s.addresses, &mut s.not_ready_addresses]
+            .into_iter()
+            .flatten()
+        {
             list.sort_by(|a, b| a.ip.cmp(&b.ip));
         }
     }
@@ -159,7 +164,9 @@ impl Reconciler for EndpointsController {
         };
         let write = match existing {
             None => Write::create(&desired)?,
-            Some(e) if e.subsets == desired.subsets && e.metadata.labels == desired.metadata.labels => {
+            Some(e)
+                if e.subsets == desired.subsets && e.metadata.labels == desired.metadata.labels =>
+            {
                 return Ok(Action::Done)
             }
             Some(e) => {
@@ -182,7 +189,13 @@ impl Reconciler for EndpointsController {
             .iter()
             .map(|s| ObjectRef::of(&s.metadata))
             .collect();
-        keys.extend(informers.endpoints.list().iter().map(|e| ObjectRef::of(&e.metadata)));
+        keys.extend(
+            informers
+                .endpoints
+                .list()
+                .iter()
+                .map(|e| ObjectRef::of(&e.metadata)),
+        );
         keys.sort();
         keys.dedup();
         keys
@@ -264,9 +277,21 @@ mod tests {
         let e = desired_endpoints(&service(json!(8080)), &pods).unwrap();
         let subsets = e.subsets.unwrap();
         assert_eq!(subsets.len(), 1);
-        let ips: Vec<_> = subsets[0].addresses.as_ref().unwrap().iter().map(|a| a.ip.as_str()).collect();
+        let ips: Vec<_> = subsets[0]
+            .addresses
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|a| a.ip.as_str())
+            .collect();
         assert_eq!(ips, vec!["10.0.0.1", "10.0.0.2"]);
-        let not_ready: Vec<_> = subsets[0].not_ready_addresses.as_ref().unwrap().iter().map(|a| a.ip.as_str()).collect();
+        let not_ready: Vec<_> = subsets[0]
+            .not_ready_addresses
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|a| a.ip.as_str())
+            .collect();
         assert_eq!(not_ready, vec!["10.0.0.3"]);
         assert_eq!(subsets[0].ports.as_ref().unwrap()[0].port, 8080);
     }
@@ -279,14 +304,26 @@ mod tests {
             pod("c", Some("10.0.0.3"), true, "other", 7070),
         ];
         let e = desired_endpoints(&service(json!("http")), &pods).unwrap();
-        let mut ports: Vec<i32> = e.subsets.unwrap().iter().map(|s| s.ports.as_ref().unwrap()[0].port).collect();
+        let mut ports: Vec<i32> = e
+            .subsets
+            .unwrap()
+            .iter()
+            .map(|s| s.ports.as_ref().unwrap()[0].port)
+            .collect();
         ports.sort();
-        assert_eq!(ports, vec![8080, 9090], "a pod without the named port is left out");
+        assert_eq!(
+            ports,
+            vec![8080, 9090],
+            "a pod without the named port is left out"
+        );
     }
 
     #[test]
     fn a_service_without_selector_is_not_ours() {
-        let s: Service = serde_json::from_value(json!({"metadata": {"name": "x"}, "spec": {"ports": [{"port": 80}]}})).unwrap();
+        let s: Service = serde_json::from_value(
+            json!({"metadata": {"name": "x"}, "spec": {"ports": [{"port": 80}]}}),
+        )
+        .unwrap();
         assert!(desired_endpoints(&s, &[]).is_none());
     }
 }

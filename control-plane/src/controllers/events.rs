@@ -72,10 +72,19 @@ mod tests {
             name: "web-1",
             uid: "u1",
         };
-        let e = event(&about, EventType::Warning, "FailedScheduling", "0/1 nodes", "default-scheduler");
+        let e = event(
+            &about,
+            EventType::Warning,
+            "FailedScheduling",
+            "0/1 nodes",
+            "default-scheduler",
+        );
         assert_eq!(e["metadata"]["namespace"], "shop");
         let name = e["metadata"]["name"].as_str().unwrap();
-        assert!(name.starts_with("web-1.") && name.len() == "web-1.".len() + 16, "{name}");
+        assert!(
+            name.starts_with("web-1.") && name.len() == "web-1.".len() + 16,
+            "{name}"
+        );
         assert_eq!(e["involvedObject"]["uid"], "u1");
         assert_eq!(e["type"], "Warning");
         assert_eq!(e["source"]["component"], "default-scheduler");

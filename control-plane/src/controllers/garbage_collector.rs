@@ -22,7 +22,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use crate::objects::{KindId, PropagationPolicy, RegistryTable, FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
+use crate::objects::{
+    KindId, PropagationPolicy, RegistryTable, FOREGROUND_FINALIZER, ORPHAN_FINALIZER,
+};
 use crate::registry::Registry;
 
 use super::context::{ControllerContext, Write};
@@ -108,7 +110,8 @@ pub fn plan_collection(items: &[Item]) -> Collection {
                 out.update.push(without_owner(&d.object, uid));
             }
             if deps.is_empty() {
-                out.update.push(without_finalizer(&owner.object, ORPHAN_FINALIZER));
+                out.update
+                    .push(without_finalizer(&owner.object, ORPHAN_FINALIZER));
             }
         } else if has_finalizer(&owner.meta, FOREGROUND_FINALIZER) {
             let mut waiting = false;
@@ -156,7 +159,11 @@ fn owners_gone(registry: &Registry, item: &Item) -> bool {
         };
         let kind = RegistryTable::get(kind);
         let ns = item.meta.namespace.as_deref();
-        let Ok(key) = crate::objects::ObjectKey::new(kind, kind.namespaced.then_some(ns.unwrap_or("default")), &r.name) else {
+        let Ok(key) = crate::objects::ObjectKey::new(
+            kind,
+            kind.namespaced.then_some(ns.unwrap_or("default")),
+            &r.name,
+        ) else {
             return false;
         };
         match view.get(&key) {
@@ -184,8 +191,16 @@ fn items(ctx: &ControllerContext) -> Vec<Item> {
         }
     }
     let mut out = Vec::new();
-    push(&mut out, KindId::Deployment, ctx.informers.deployments.list());
-    push(&mut out, KindId::ReplicaSet, ctx.informers.replicasets.list());
+    push(
+        &mut out,
+        KindId::Deployment,
+        ctx.informers.deployments.list(),
+    );
+    push(
+        &mut out,
+        KindId::ReplicaSet,
+        ctx.informers.replicasets.list(),
+    );
     push(&mut out, KindId::DaemonSet, ctx.informers.daemonsets.list());
     push(&mut out, KindId::Job, ctx.informers.jobs.list());
     push(&mut out, KindId::Pod, ctx.informers.pods.list());
@@ -195,9 +210,8 @@ fn items(ctx: &ControllerContext) -> Vec<Item> {
 /// Runs until the context's token is cancelled.
 pub async fn run(ctx: ControllerContext, resync: Duration) {
     let wake = Arc::new(Notify::new());
-    let interesting = |meta: &ObjectMeta| {
-        meta.deletion_timestamp.is_some() || meta.owner_references.is_some()
-    };
+    let interesting =
+        |meta: &ObjectMeta| meta.deletion_timestamp.is_some() || meta.owner_references.is_some();
     {
         let w = wake.clone();
         ctx.informers.deployments.on_change(move |c| match c {
@@ -226,7 +240,12 @@ pub async fn run(ctx: ControllerContext, resync: Duration) {
         let w = wake.clone();
         ctx.informers.pods.on_change(move |c| match c {
             InformerEvent::Deleted(_) => w.notify_one(),
-            InformerEvent::Applied { new, old } if new.metadata.deletion_timestamp.is_some() || old.is_none() && new.metadata.owner_references.is_some() => w.notify_one(),
+            InformerEvent::Applied { new, old }
+                if new.metadata.deletion_timestamp.is_some()
+                    || old.is_none() && new.metadata.owner_references.is_some() =>
+            {
+                w.notify_one()
+            }
             _ => {}
         });
     }
@@ -284,23 +303,51 @@ mod tests {
     }
 
     fn names(c: &Collection) -> Vec<String> {
-        c.delete.iter().map(|(i, _)| i.meta.name.clone().unwrap()).collect()
+        c.delete
+            .iter()
+            .map(|(i, _)| i.meta.name.clone().unwrap())
+            .collect()
     }
 
     #[test]
     fn dependents_of_a_gone_owner_are_collected_and_others_kept() {
         let rs = item(KindId::ReplicaSet, "rs1", &[], json!({}));
-        let kept = item(KindId::Pod, "p1", &[("apps/v1", "ReplicaSet", "rs1")], json!({}));
-        let orphan = item(KindId::Pod, "p2", &[("apps/v1", "ReplicaSet", "gone")], json!({}));
-        let foreign = item(KindId::Pod, "p3", &[("apps/v1", "StatefulSet", "gone")], json!({}));
+        let kept = item(
+            KindId::Pod,
+            "p1",
+            &[("apps/v1", "ReplicaSet", "rs1")],
+            json!({}),
+        );
+        let orphan = item(
+            KindId::Pod,
+            "p2",
+            &[("apps/v1", "ReplicaSet", "gone")],
+            json!({}),
+        );
+        let foreign = item(
+            KindId::Pod,
+            "p3",
+            &[("apps/v1", "StatefulSet", "gone")],
+            json!({}),
+        );
         let c = plan_collection(&[rs, kept, orphan, foreign]);
         assert_eq!(names(&c), vec!["p2"]);
     }
 
     #[test]
     fn foreground_deletes_dependents_first_then_releases_the_owner() {
-        let owner = item(KindId::Deployment, "d1", &[], json!({"deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": [FOREGROUND_FINALIZER]}));
-        let rs = item(KindId::ReplicaSet, "rs1", &[("apps/v1", "Deployment", "d1")], json!({}));
+        let owner = item(
+            KindId::Deployment,
+            "d1",
+            &[],
+            json!({"deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": [FOREGROUND_FINALIZER]}),
+        );
+        let rs = item(
+            KindId::ReplicaSet,
+            "rs1",
+            &[("apps/v1", "Deployment", "d1")],
+            json!({}),
+        );
         let c = plan_collection(&[owner.clone(), rs]);
         assert_eq!(names(&c), vec!["rs1"]);
         assert_eq!(c.delete[0].1, Some(PropagationPolicy::Foreground));
@@ -312,8 +359,18 @@ mod tests {
 
     #[test]
     fn orphan_strips_the_reference_then_the_finalizer() {
-        let owner = item(KindId::ReplicaSet, "rs1", &[], json!({"deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": [ORPHAN_FINALIZER]}));
-        let pod = item(KindId::Pod, "p1", &[("apps/v1", "ReplicaSet", "rs1")], json!({}));
+        let owner = item(
+            KindId::ReplicaSet,
+            "rs1",
+            &[],
+            json!({"deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": [ORPHAN_FINALIZER]}),
+        );
+        let pod = item(
+            KindId::Pod,
+            "p1",
+            &[("apps/v1", "ReplicaSet", "rs1")],
+            json!({}),
+        );
         let c = plan_collection(&[owner.clone(), pod]);
         assert!(c.delete.is_empty());
         assert_eq!(c.update.len(), 1);

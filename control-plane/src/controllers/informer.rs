@@ -54,7 +54,10 @@ impl std::fmt::Display for ObjectRef {
 #[derive(Debug)]
 pub enum InformerEvent<T> {
     /// Created or modified; `old` is the cached state before, if any.
-    Applied { old: Option<Arc<T>>, new: Arc<T> },
+    Applied {
+        old: Option<Arc<T>>,
+        new: Arc<T>,
+    },
     Deleted(Arc<T>),
 }
 
@@ -87,7 +90,8 @@ const RELIST_PAUSE: Duration = Duration::from_millis(200);
 
 impl<T> Informer<T>
 where
-    T: DeserializeOwned + k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>
+    T: DeserializeOwned
+        + k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>
         + Send
         + Sync
         + 'static,
@@ -160,7 +164,9 @@ where
                             watch = w;
                             relisting = true;
                         }
-                        Err(e) => tracing::warn!(kind = ?self.kind, error = %e, "informer relist failed"),
+                        Err(e) => {
+                            tracing::warn!(kind = ?self.kind, error = %e, "informer relist failed")
+                        }
                     }
                 }
             }
@@ -232,10 +238,7 @@ where
     }
 
     fn write_cache(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<ObjectRef, Arc<T>>> {
-        self.shared
-            .cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
+        self.shared.cache.write().unwrap_or_else(|p| p.into_inner())
     }
 
     fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<ObjectRef, Arc<T>>> {

@@ -103,9 +103,17 @@ impl Reconciler for JobController {
             ));
         }
         if let Some(status) = &plan.status {
-            let was = job.status.as_ref().and_then(|s| s.conditions.as_ref()).map_or(0, |c| c.len());
+            let was = job
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .map_or(0, |c| c.len());
             for c in status.conditions.iter().flatten().skip(was) {
-                let kind = if c.type_ == "Failed" { EventType::Warning } else { EventType::Normal };
+                let kind = if c.type_ == "Failed" {
+                    EventType::Warning
+                } else {
+                    EventType::Normal
+                };
                 notes.push((
                     kind,
                     c.reason.clone().unwrap_or_else(|| c.type_.clone()),
@@ -114,7 +122,9 @@ impl Reconciler for JobController {
             }
             let mut updated = Job::clone(&job);
             updated.status = Some(status.clone());
-            self.ctx.write(vec![Write::update_status(&updated)?]).await?;
+            self.ctx
+                .write(vec![Write::update_status(&updated)?])
+                .await?;
         }
         for (kind, reason, message) in notes {
             let note = event(&about, kind, &reason, &message, COMPONENT);

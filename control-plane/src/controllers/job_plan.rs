@@ -134,7 +134,12 @@ pub fn plan_job(job: &Job, pods: &[Pod], now: Timestamp) -> JobPlan {
             conditions.push(condition("Failed", reason, &message, &now_time));
             plan.delete = active.iter().map(|p| (*p).clone()).collect();
         } else if complete {
-            conditions.push(condition("Complete", "Completed", "Job completed", &now_time));
+            conditions.push(condition(
+                "Complete",
+                "Completed",
+                "Job completed",
+                &now_time,
+            ));
             status.completion_time = Some(now_time.clone());
             plan.delete = active.iter().map(|p| (*p).clone()).collect();
         } else {
@@ -148,8 +153,8 @@ pub fn plan_job(job: &Job, pods: &[Pod], now: Timestamp) -> JobPlan {
             } else if active.len() > wanted {
                 plan.delete = active[wanted..].iter().map(|p| (*p).clone()).collect();
             }
-            plan.requeue_after_seconds = deadline
-                .map(|d| u32::try_from((d - now.as_second()).max(1)).unwrap_or(u32::MAX));
+            plan.requeue_after_seconds =
+                deadline.map(|d| u32::try_from((d - now.as_second()).max(1)).unwrap_or(u32::MAX));
         }
     } else {
         // Finished: nothing may keep running.
@@ -206,19 +211,30 @@ mod tests {
         let p = &plan.create[0];
         assert_eq!(p.metadata.generate_name.as_deref(), Some("pi-"));
         assert_eq!(p.metadata.labels.as_ref().unwrap()[JOB_NAME_LABEL], "pi");
-        assert_eq!(plan.status.as_ref().unwrap().start_time, Some(Time(at(100))));
+        assert_eq!(
+            plan.status.as_ref().unwrap().start_time,
+            Some(Time(at(100)))
+        );
         let j = with_status(j, &plan);
         // Two succeeded: one more to go, one at a time.
         let pods = [pod("a", "Succeeded"), pod("b", "Succeeded")];
         let plan = plan_job(&j, &pods, at(110));
         assert_eq!(plan.create.len(), 1);
-        let pods = [pod("a", "Succeeded"), pod("b", "Succeeded"), pod("c", "Succeeded")];
+        let pods = [
+            pod("a", "Succeeded"),
+            pod("b", "Succeeded"),
+            pod("c", "Succeeded"),
+        ];
         let plan = plan_job(&j, &pods, at(120));
         assert!(plan.create.is_empty());
         let status = plan.status.unwrap();
         assert_eq!(status.succeeded, Some(3));
         assert_eq!(status.completion_time, Some(Time(at(120))));
-        assert!(status.conditions.unwrap().iter().any(|c| c.type_ == "Complete"));
+        assert!(status
+            .conditions
+            .unwrap()
+            .iter()
+            .any(|c| c.type_ == "Complete"));
     }
 
     #[test]
@@ -227,12 +243,22 @@ mod tests {
         let pods = [pod("a", "Failed"), pod("b", "Failed")];
         let plan = plan_job(&j, &pods, at(100));
         assert_eq!(plan.create.len(), 1, "two failures are within a limit of 2");
-        let pods = [pod("a", "Failed"), pod("b", "Failed"), pod("c", "Failed"), pod("d", "Running")];
+        let pods = [
+            pod("a", "Failed"),
+            pod("b", "Failed"),
+            pod("c", "Failed"),
+            pod("d", "Running"),
+        ];
         let plan = plan_job(&j, &pods, at(100));
         assert!(plan.create.is_empty());
         assert_eq!(plan.delete.len(), 1);
         let status = plan.status.unwrap();
-        let failed = status.conditions.unwrap().into_iter().find(|c| c.type_ == "Failed").unwrap();
+        let failed = status
+            .conditions
+            .unwrap()
+            .into_iter()
+            .find(|c| c.type_ == "Failed")
+            .unwrap();
         assert_eq!(failed.reason.as_deref(), Some("BackoffLimitExceeded"));
         assert_eq!(status.failed, Some(3));
     }

@@ -108,7 +108,10 @@ pub fn plan_node(
         .cloned()
         .collect();
     if let Some(key) = wanted {
-        if !taints.iter().any(|t| t.key == key && t.effect == NO_EXECUTE) {
+        if !taints
+            .iter()
+            .any(|t| t.key == key && t.effect == NO_EXECUTE)
+        {
             taints.push(Taint {
                 key: key.to_string(),
                 effect: NO_EXECUTE.to_string(),
@@ -128,7 +131,12 @@ pub fn plan_node(
         let added = taint.time_added.as_ref().map_or(millis(now), millis);
         let tainted_for = Duration::from_millis((millis(now) - added).max(0) as u64);
         for pod in pods {
-            if pod.metadata.deletion_timestamp.is_some() || plan.evict.iter().any(|p| p.metadata.uid == pod.metadata.uid) {
+            if pod.metadata.deletion_timestamp.is_some()
+                || plan
+                    .evict
+                    .iter()
+                    .any(|p| p.metadata.uid == pod.metadata.uid)
+            {
                 continue;
             }
             let tolerations: &[Toleration] = pod
@@ -292,7 +300,10 @@ mod tests {
 
     #[test]
     fn a_silent_node_turns_unknown_and_gets_the_unreachable_taint() {
-        let n = node("True", json!([{"key": "dedicated", "value": "x", "effect": "NoSchedule"}]));
+        let n = node(
+            "True",
+            json!([{"key": "dedicated", "value": "x", "effect": "NoSchedule"}]),
+        );
         let plan = plan_node(&n, &[], Duration::from_secs(7), &at(100), &config());
         let marked = plan.mark_unknown.expect("Ready=Unknown");
         assert_eq!(ready_status(&marked), Some("Unknown"));
@@ -309,7 +320,10 @@ mod tests {
             json!([{"key": TAINT_UNREACHABLE, "effect": "NoExecute", "timeAdded": "1970-01-01T00:01:40Z"}]),
         );
         let plain = pod("plain", json!(null));
-        let patient = pod("patient", json!([{"key": TAINT_UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 60}]));
+        let patient = pod(
+            "patient",
+            json!([{"key": TAINT_UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 60}]),
+        );
         let forever = pod("forever", json!([{"operator": "Exists"}]));
         let pods = [&plain, &patient, &forever];
         // 3 s after the taint: nobody yet; the plain pod goes in 1 s.
@@ -319,19 +333,39 @@ mod tests {
         assert!(early.mark_unknown.is_none() && early.taints.is_none());
         // 5 s after: the plain pod goes, the patient one waits, the forever one stays.
         let later = plan_node(&n, &pods, Duration::from_secs(30), &at(105), &config());
-        let names: Vec<_> = later.evict.iter().map(|p| p.metadata.name.clone().unwrap()).collect();
+        let names: Vec<_> = later
+            .evict
+            .iter()
+            .map(|p| p.metadata.name.clone().unwrap())
+            .collect();
         assert_eq!(names, vec!["plain"]);
         let much_later = plan_node(&n, &pods, Duration::from_secs(30), &at(161), &config());
-        let names: Vec<_> = much_later.evict.iter().map(|p| p.metadata.name.clone().unwrap()).collect();
+        let names: Vec<_> = much_later
+            .evict
+            .iter()
+            .map(|p| p.metadata.name.clone().unwrap())
+            .collect();
         assert_eq!(names, vec!["plain", "patient"]);
     }
 
     #[test]
     fn a_node_ready_again_loses_the_taint_and_a_not_ready_one_gets_its_own() {
         let tainted = json!([{"key": TAINT_UNREACHABLE, "effect": "NoExecute", "timeAdded": "1970-01-01T00:01:40Z"}]);
-        let back = plan_node(&node("True", tainted.clone()), &[], Duration::from_secs(1), &at(200), &config());
+        let back = plan_node(
+            &node("True", tainted.clone()),
+            &[],
+            Duration::from_secs(1),
+            &at(200),
+            &config(),
+        );
         assert_eq!(back.taints.unwrap().spec.unwrap().taints, None);
-        let not_ready = plan_node(&node("False", tainted), &[], Duration::from_secs(1), &at(200), &config());
+        let not_ready = plan_node(
+            &node("False", tainted),
+            &[],
+            Duration::from_secs(1),
+            &at(200),
+            &config(),
+        );
         let taints = not_ready.taints.unwrap().spec.unwrap().taints.unwrap();
         assert_eq!(taints.len(), 1);
         assert_eq!(taints[0].key, TAINT_NOT_READY);

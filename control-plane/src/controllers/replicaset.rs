@@ -24,7 +24,10 @@ const COMPONENT: &str = "replicaset-controller";
 const WRITES_PER_BATCH: usize = 100;
 
 /// The key of the object's controller of kind `kind`, from its controller ownerReference.
-pub fn controller_key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, kind: &str) -> Option<ObjectRef> {
+pub fn controller_key(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    kind: &str,
+) -> Option<ObjectRef> {
     let r = meta
         .owner_references
         .iter()
@@ -76,9 +79,15 @@ impl Reconciler for ReplicaSetController {
                 uid: rs.metadata.uid.as_deref().unwrap_or_default(),
             };
             let (reason, message) = if created > 0 {
-                ("SuccessfulCreate", format!("Created {} pod(s)", created - failed.len().min(created)))
+                (
+                    "SuccessfulCreate",
+                    format!("Created {} pod(s)", created - failed.len().min(created)),
+                )
             } else {
-                ("SuccessfulDelete", format!("Deleted {} pod(s)", deleted - failed.len().min(deleted)))
+                (
+                    "SuccessfulDelete",
+                    format!("Deleted {} pod(s)", deleted - failed.len().min(deleted)),
+                )
             };
             let note = event(&about, EventType::Normal, reason, &message, COMPONENT);
             if let Err(e) = self.ctx.write(vec![Write::Create(note)]).await {
@@ -101,7 +110,9 @@ impl Reconciler for ReplicaSetController {
                 if let Some(status) = replan.status {
                     let mut updated = ReplicaSet::clone(&fresh);
                     updated.status = Some(status);
-                    self.ctx.write(vec![Write::update_status(&updated)?]).await?;
+                    self.ctx
+                        .write(vec![Write::update_status(&updated)?])
+                        .await?;
                 }
             }
         }

@@ -6,7 +6,7 @@
 //! FailedScheduling event, and are tried again when the cluster changes (a node changes, or a
 //! bound pod goes away), or every [`RETRY_UNSCHEDULABLE`] anyway.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,11 +89,27 @@ pub async fn run(ctx: ControllerContext, config: SchedulerConfig) {
             // A node's status heartbeat changes nothing the scheduler reads; spec, labels,
             // allocatable and conditions do.
             let relevant = match change {
-                InformerEvent::Applied { old: Some(old), new } => {
+                InformerEvent::Applied {
+                    old: Some(old),
+                    new,
+                } => {
                     old.spec != new.spec
                         || old.metadata.labels != new.metadata.labels
-                        || old.status.as_ref().map(|s| (&s.allocatable, s.conditions.as_ref().map(|c| c.iter().map(|c| (&c.type_, &c.status)).collect::<Vec<_>>())))
-                            != new.status.as_ref().map(|s| (&s.allocatable, s.conditions.as_ref().map(|c| c.iter().map(|c| (&c.type_, &c.status)).collect::<Vec<_>>())))
+                        || old.status.as_ref().map(|s| {
+                            (
+                                &s.allocatable,
+                                s.conditions.as_ref().map(|c| {
+                                    c.iter().map(|c| (&c.type_, &c.status)).collect::<Vec<_>>()
+                                }),
+                            )
+                        }) != new.status.as_ref().map(|s| {
+                            (
+                                &s.allocatable,
+                                s.conditions.as_ref().map(|c| {
+                                    c.iter().map(|c| (&c.type_, &c.status)).collect::<Vec<_>>()
+                                }),
+                            )
+                        })
                 }
                 _ => true,
             };
@@ -205,7 +221,14 @@ async fn round(
             )));
         }
     }
-    parked.retain(|uid, _| pods.iter().any(|p| p.metadata.uid.as_deref() == Some(uid)));
+    if !parked.is_empty() {
+        // Forget pods that are gone (a set: a scan of `pods` per parked pod is quadratic).
+        let live: HashSet<&str> = pods
+            .iter()
+            .filter_map(|p| p.metadata.uid.as_deref())
+            .collect();
+        parked.retain(|uid, _| live.contains(uid.as_str()));
+    }
     let failed = ctx.write_each(writes, BINDINGS_PER_BATCH).await?;
     for e in &failed {
         tracing::warn!(error = %e, "a scheduling write failed; the next round retries");

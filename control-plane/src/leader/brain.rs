@@ -8,8 +8,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::controllers::{
-    daemonset, deployment, endpoints, garbage_collector, job, node_lifecycle, replicaset, scheduling_loop,
-    ControllerContext, Informers,
+    daemonset, deployment, endpoints, garbage_collector, job, node_lifecycle, replicaset,
+    scheduling_loop, ControllerContext, Informers,
 };
 use crate::nodes::NodeLiveness;
 use crate::registry::{Registry, RegistryError};

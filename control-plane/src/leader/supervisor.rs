@@ -93,7 +93,8 @@ async fn lead(
             config.clone(),
             liveness.clone(),
         )
-        .await {
+        .await
+        {
             tracing::warn!(term, error = %e, "leader work failed to start; retrying");
             tokio::time::sleep(BARRIER_RETRY * 10).await;
         }

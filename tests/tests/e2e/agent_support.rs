@@ -26,7 +26,12 @@ pub fn start_agent(cluster: &LocalCluster, name: &str, servers: &[String]) -> Ag
 }
 
 /// keel-agent with the fake runtime for `name`, logging to the cell's root.
-pub fn spawn_agent(cluster: &LocalCluster, name: &str, servers: &[String], extra: &[&str]) -> Agent {
+pub fn spawn_agent(
+    cluster: &LocalCluster,
+    name: &str,
+    servers: &[String],
+    extra: &[&str],
+) -> Agent {
     let log = std::fs::File::create(cluster.root().join(format!("agent-{name}.log"))).unwrap();
     let child = Command::new(find_binary("keel-agent").expect("keel-agent is built"))
         .args(["--node-name", name, "--runtime", "fake", "--servers"])
@@ -60,4 +65,3 @@ pub async fn wait_pod(
     .await
     .expect("pod reaches the state")
 }
-
