@@ -13,5 +13,6 @@ pub mod containerd;
 pub mod node_object;
 pub mod pod_status;
 pub mod pod_sync;
+pub mod proxy;
 pub mod reporter;
 pub mod runtime;
