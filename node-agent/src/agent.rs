@@ -1,6 +1,7 @@
 //! `run`: register the node (retrying on every replica until one answers), then follow the pods
 //! bound to it and report status, forever.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use keel_proto::node::node_plane_client::NodePlaneClient;
@@ -12,6 +13,7 @@ use crate::config::{AgentArgs, RuntimeKind};
 use crate::containerd::node_setup::start_node_runtime;
 use crate::node_object::node_object;
 use crate::pod_sync::{self, IpPool};
+use crate::pods::cluster_api::CellObjects;
 use crate::reporter;
 use crate::runtime::cri::{CriOptions, CriRuntime};
 use crate::runtime::fake::FakeRuntime;
@@ -60,8 +62,10 @@ async fn run_node(args: AgentArgs) -> anyhow::Result<()> {
             let options = CriOptions {
                 log_root: args.root_dir().join("pods"),
                 node_name: args.node_name.clone(),
+                volume_root: args.root_dir().join("pod-volumes"),
             };
-            let runtime = CriRuntime::start(cri, options).await?;
+            let objects = CellObjects::new(cell.clone(), args.node_name.clone());
+            let runtime = CriRuntime::start(cri, options, Arc::new(objects)).await?;
             drive(cell, args, runtime, ips, started, interval).await
         }
     }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod containerd;
 pub mod node_object;
 pub mod pod_status;
+pub mod pods;
 pub mod pod_sync;
 pub mod proxy;
 pub mod reporter;

@@ -20,12 +20,15 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::cri_client::CriClient;
 use super::cri_pod::{CriContainer, CriPod, Next};
+use super::cri_pod_setup::{PodRef, PodSetup, Prepared};
 use super::cri_spec::{
-    container_config, pod_identity, sandbox_config, PodFields, LABEL_CONTAINER_NAME,
-    LABEL_MANAGED_BY, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, MANAGED_BY,
+    container_config, pod_identity, sandbox_config, LABEL_CONTAINER_NAME, LABEL_MANAGED_BY,
+    LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, MANAGED_BY,
 };
 use super::cri_status::{container_state, from_nanos};
 use super::{ContainerRuntime, PodState, RuntimeError};
+use crate::pods::cluster_api::ClusterApi;
+use crate::pods::env::PodFields;
 
 /// How often every pod is looked at again (restarts, exits, back-offs ending).
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -36,6 +39,8 @@ pub struct CriOptions {
     pub log_root: PathBuf,
     /// This node's name (for `spec.nodeName` fieldRefs).
     pub node_name: String,
+    /// Pods' volumes go under here, one directory per pod uid.
+    pub volume_root: PathBuf,
 }
 
 /// The CRI runtime. Clones share state.
@@ -47,18 +52,29 @@ pub struct CriRuntime {
     pods: Arc<tokio::sync::Mutex<BTreeMap<String, CriPod>>>,
     /// What `list` answers: each pod's state after its last sync.
     snapshots: Arc<Mutex<BTreeMap<String, PodState>>>,
+    /// Objects, volumes and probes.
+    setup: PodSetup,
 }
 
 impl CriRuntime {
-    /// Adopts the pods the runtime already runs for keel-agent, then starts the sync loop.
-    pub async fn start(cri: CriClient, opts: CriOptions) -> Result<CriRuntime, RuntimeError> {
+    /// Adopts the pods the runtime already runs for keel-agent, then starts the sync loop;
+    /// `api` answers for the ConfigMaps and Secrets pods refer to and records events.
+    pub async fn start(
+        cri: CriClient,
+        opts: CriOptions,
+        api: Arc<dyn ClusterApi>,
+    ) -> Result<CriRuntime, RuntimeError> {
+        let setup = PodSetup::new(cri.clone(), api, opts.volume_root.clone());
         let rt = CriRuntime {
             cri,
             opts: Arc::new(opts),
             pods: Arc::default(),
             snapshots: Arc::default(),
+            setup,
         };
         rt.adopt().await?;
+        let adopted = rt.pods.lock().await.keys().cloned().collect();
+        rt.setup.sweep(&adopted);
         let looping = rt.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(SYNC_EVERY);
@@ -298,8 +314,10 @@ impl CriRuntime {
                 self.run_sandbox(pod, &spec).await;
             }
             if pod.sandbox_id.is_some() {
-                self.sync_containers(pod, &spec).await;
+                let prepared = self.setup.prepare(pod, &spec).await;
+                self.sync_containers(pod, &spec, &prepared).await;
             }
+            self.setup.sync_probes(pod, &spec);
         }
         self.publish(pod);
     }
@@ -337,7 +355,7 @@ impl CriRuntime {
         }
     }
 
-    async fn sync_containers(&self, pod: &mut CriPod, spec: &Pod) {
+    async fn sync_containers(&self, pod: &mut CriPod, spec: &Pod, prepared: &Prepared) {
         let policy = pod.restart_policy();
         let containers = spec
             .spec
@@ -346,6 +364,7 @@ impl CriRuntime {
             .unwrap_or_default();
         let sandbox_id = pod.sandbox_id.clone().unwrap_or_default();
         let pod_ip = pod.pod_ip.map(|ip| ip.to_string()).unwrap_or_default();
+        let who = PodRef::of(pod);
         for c in &containers {
             let now = SystemTime::now();
             let state = pod.containers.entry(c.name.clone()).or_default();
@@ -353,6 +372,19 @@ impl CriRuntime {
             if state.next(&policy, now) != Next::Start {
                 continue;
             }
+            let fields = PodFields {
+                pod_ip: &pod_ip,
+                node_name: &self.opts.node_name,
+            };
+            let (env, mounts) = match prepared.container(spec, c, &fields) {
+                Ok(ready) => ready,
+                Err(blocked) => {
+                    if state.blocked(blocked.reason, blocked.message.clone()) {
+                        self.setup.blocked_event(&who, &c.name, &blocked);
+                    }
+                    continue;
+                }
+            };
             let image = match self.ensure_image(c).await {
                 Ok(image) => image,
                 Err((reason, message)) => {
@@ -367,11 +399,7 @@ impl CriRuntime {
             } else {
                 state.attempt
             };
-            let fields = PodFields {
-                pod_ip: &pod_ip,
-                node_name: &self.opts.node_name,
-            };
-            let config = container_config(spec, c, attempt, &image, &fields);
+            let config = container_config(spec, c, attempt, &image, env, mounts);
             let sandbox_config = sandbox_config(spec, pod.sandbox_attempt, &self.opts.log_root);
             let mut rt = self.cri().runtime;
             let created = rt
@@ -545,6 +573,7 @@ impl ContainerRuntime for CriRuntime {
         {
             self.remove_sandbox(&sb.id, grace).await;
         }
+        self.setup.teardown(uid);
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 //! `CriPod`: what the CRI runtime remembers about one pod — its spec (absent while an adopted pod
 //! waits for the cell to confirm it), sandbox, and per container the current CRI container, its
 //! restart count, the last observed state and back-off — and the pure decisions made from it:
-//! whether a container must be (re)started now, and the [`PodState`] reported for the pod.
+//! whether a container must be (re)started now, and the [`PodState`] reported for the pod (a
+//! running container is ready unless its probes say otherwise).
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -11,6 +12,7 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::restart_backoff::restart_backoff;
 use super::{ContainerState, ContainerStatus, PodState};
+use crate::pods::probe_manager::ProbeView;
 
 /// One container of a pod, across its restarts.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +33,8 @@ pub struct CriContainer {
     pub failures: u32,
     /// No new attempt before this time.
     pub not_before: Option<SystemTime>,
+    /// What the probes say of the current container (None: it has no probes).
+    pub probe: Option<ProbeView>,
 }
 
 /// What to do with a container now.
@@ -82,6 +86,18 @@ impl CriContainer {
         self.failures += 1;
         self.waiting = Some((reason.to_string(), message));
         self.not_before = Some(now + restart_backoff(self.failures));
+    }
+
+    /// Records why the container cannot be created yet (a missing ConfigMap, a volume that
+    /// cannot be set up): shown while waiting, tried again on the next sync without back-off.
+    /// Whether the reason or message changed.
+    pub fn blocked(&mut self, reason: &str, message: String) -> bool {
+        let changed = self
+            .waiting
+            .as_ref()
+            .is_none_or(|(r, m)| r != reason || *m != message);
+        self.waiting = Some((reason.to_string(), message));
+        changed
     }
 
     /// The status reported for container `name` of pod `pod_label` ("name_namespace(uid)").
@@ -145,7 +161,8 @@ impl CriContainer {
                 .map(|id| format!("containerd://{id}"))
                 .unwrap_or_default(),
             image_id: self.image_id.clone(),
-            ready: matches!(state, ContainerState::Running { .. }),
+            ready: matches!(state, ContainerState::Running { .. })
+                && self.probe.is_none_or(|p| p.ready),
             state,
             last_state,
             restart_count: i32::try_from(self.attempt).unwrap_or(i32::MAX),
@@ -289,6 +306,44 @@ mod tests {
             never.state,
             ContainerState::Terminated { exit_code: 1, .. }
         ));
+    }
+
+    #[test]
+    fn probes_gate_readiness_of_a_running_container() {
+        let mut c = CriContainer {
+            id: Some("c".into()),
+            observed: Some(ContainerState::Running { started_at: at(0) }),
+            ..Default::default()
+        };
+        assert!(c.status("app", "Always", "p", at(1)).ready);
+        c.probe = Some(ProbeView {
+            started: true,
+            ready: false,
+        });
+        assert!(!c.status("app", "Always", "p", at(1)).ready);
+        c.probe = Some(ProbeView {
+            started: true,
+            ready: true,
+        });
+        assert!(c.status("app", "Always", "p", at(1)).ready);
+    }
+
+    #[test]
+    fn config_errors_wait_without_back_off() {
+        let mut c = CriContainer::default();
+        assert!(c.blocked(
+            "CreateContainerConfigError",
+            "configmaps \"x\" not found".into()
+        ));
+        assert!(!c.blocked(
+            "CreateContainerConfigError",
+            "configmaps \"x\" not found".into()
+        ));
+        assert_eq!(c.next("Always", at(0)), Next::Start, "tried again at once");
+        let s = c.status("app", "Always", "p", at(0));
+        assert!(
+            matches!(&s.state, ContainerState::Waiting { reason, .. } if reason == "CreateContainerConfigError")
+        );
     }
 
     #[test]

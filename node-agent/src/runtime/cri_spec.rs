@@ -1,6 +1,6 @@
 //! Pure translation of a Kubernetes Pod into CRI configs, as the kubelet does it: the sandbox
 //! (metadata, hostname, log directory, hostPort mappings, labels carrying the pod's identity) and
-//! each container (image, command/args, env values and pod fieldRefs, workingDir, log path,
+//! each container (image, command/args, its resolved env and mounts, workingDir, log path,
 //! resource limits as CPU quota/shares and a memory limit). No IO.
 
 use std::collections::HashMap;
@@ -97,19 +97,15 @@ fn port_mappings(c: &Container) -> Vec<cri::PortMapping> {
         .collect()
 }
 
-/// What a container's env may refer to besides literal values.
-pub struct PodFields<'a> {
-    pub pod_ip: &'a str,
-    pub node_name: &'a str,
-}
-
-/// The config of container `c` of `pod`, restart number `attempt`.
+/// The config of container `c` of `pod`, restart number `attempt`, with its resolved
+/// environment (see `pods::env`) and volume mounts (see `pods::volume_plan`).
 pub fn container_config(
     pod: &Pod,
     c: &Container,
     attempt: u32,
     image: &str,
-    fields: &PodFields<'_>,
+    env: Vec<(String, String)>,
+    mounts: Vec<cri::Mount>,
 ) -> cri::ContainerConfig {
     let mut labels = pod_labels(pod);
     labels.insert(LABEL_CONTAINER_NAME.to_string(), c.name.clone());
@@ -125,7 +121,11 @@ pub fn container_config(
         command: c.command.clone().unwrap_or_default(),
         args: c.args.clone().unwrap_or_default(),
         working_dir: c.working_dir.clone().unwrap_or_default(),
-        envs: envs(pod, c, fields),
+        envs: env
+            .into_iter()
+            .map(|(key, value)| cri::KeyValue { key, value })
+            .collect(),
+        mounts,
         labels,
         log_path: format!("{}/{attempt}.log", c.name),
         linux: Some(cri::LinuxContainerConfig {
@@ -134,37 +134,6 @@ pub fn container_config(
         }),
         ..Default::default()
     }
-}
-
-/// Literal env values and the pod fieldRefs the agent knows (name, namespace, uid, node name,
-/// pod IP). configMap/secret references are not resolved yet: such variables are left out.
-fn envs(pod: &Pod, c: &Container, fields: &PodFields<'_>) -> Vec<cri::KeyValue> {
-    let (uid, ns, name) = pod_identity(pod);
-    c.env
-        .iter()
-        .flatten()
-        .filter_map(|e| {
-            let value = match (&e.value, &e.value_from) {
-                (Some(v), _) => v.clone(),
-                (None, Some(from)) => {
-                    let path = from.field_ref.as_ref()?.field_path.as_str();
-                    match path {
-                        "metadata.name" => name.clone(),
-                        "metadata.namespace" => ns.clone(),
-                        "metadata.uid" => uid.clone(),
-                        "spec.nodeName" => fields.node_name.to_string(),
-                        "status.podIP" => fields.pod_ip.to_string(),
-                        _ => return None,
-                    }
-                }
-                (None, None) => String::new(),
-            };
-            Some(cri::KeyValue {
-                key: e.name.clone(),
-                value,
-            })
-        })
-        .collect()
 }
 
 /// Limits → CFS quota and memory limit; requests (or limits) → CPU shares, as the kubelet maps
@@ -269,14 +238,24 @@ mod tests {
     }
 
     #[test]
-    fn containers_get_command_env_and_limits() {
+    fn containers_get_command_env_mounts_and_limits() {
         let p = pod();
         let c = &p.spec.as_ref().expect("spec").containers[0];
-        let fields = PodFields {
-            pod_ip: "10.244.0.5",
-            node_name: "n1",
+        let env = vec![("A".to_string(), "1".to_string())];
+        let mount = cri::Mount {
+            container_path: "/etc/app".into(),
+            host_path: "/v/cfg".into(),
+            readonly: true,
+            ..Default::default()
         };
-        let cfg = container_config(&p, c, 2, "127.0.0.1:5000/keel/app:1", &fields);
+        let cfg = container_config(
+            &p,
+            c,
+            2,
+            "127.0.0.1:5000/keel/app:1",
+            env,
+            vec![mount.clone()],
+        );
         assert_eq!(cfg.metadata.as_ref().expect("metadata").attempt, 2);
         assert_eq!(cfg.command, ["sh", "-c"]);
         assert_eq!(cfg.args, ["httpd -f"]);
@@ -287,7 +266,8 @@ mod tests {
             .iter()
             .map(|kv| (kv.key.as_str(), kv.value.as_str()))
             .collect();
-        assert_eq!(env, [("A", "1"), ("POD", "web"), ("IP", "10.244.0.5")]);
+        assert_eq!(env, [("A", "1")]);
+        assert_eq!(cfg.mounts, [mount]);
         let r = cfg.linux.and_then(|l| l.resources).expect("resources");
         assert_eq!(
             (r.cpu_period, r.cpu_quota, r.cpu_shares),

@@ -7,6 +7,7 @@
 pub mod cri;
 pub mod cri_client;
 pub mod cri_pod;
+pub mod cri_pod_setup;
 pub mod cri_spec;
 pub mod cri_status;
 pub mod fake;
