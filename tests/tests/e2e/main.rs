@@ -18,6 +18,7 @@ mod kubectl_failover;
 mod kubectl_support;
 mod membership;
 mod objects;
+mod pod_config_probes;
 mod snapshots;
 mod watch;
 mod workloads;
