@@ -6,6 +6,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/keel/raft.proto",
         "proto/keel/objects.proto",
         "proto/keel/node.proto",
+        "proto/keel/agent.proto",
     ];
     tonic_prost_build::configure().compile_protos(&protos, &["proto"])?;
     for p in protos {

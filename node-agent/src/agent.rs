@@ -4,13 +4,16 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use anyhow::Context;
 use keel_proto::node::node_plane_client::NodePlaneClient;
 use keel_proto::node::RegisterRequest;
 use serde_json::Value;
+use tokio::net::TcpListener;
 
 use crate::cell_client::CellClient;
 use crate::config::{AgentArgs, RuntimeKind};
 use crate::containerd::node_setup::start_node_runtime;
+use crate::node_api::{self, NodeAgentService};
 use crate::node_object::node_object;
 use crate::pod_sync::{self, IpPool};
 use crate::pods::cluster_api::CellObjects;
@@ -42,7 +45,18 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
 }
 
 /// Runs one node's agent until the process exits.
-async fn run_node(args: AgentArgs) -> anyhow::Result<()> {
+async fn run_node(mut args: AgentArgs) -> anyhow::Result<()> {
+    // The agent's own API listens before the node registers, so the Node carries its port.
+    let api_listener = match args.runtime {
+        RuntimeKind::Cri => {
+            let l = TcpListener::bind((args.node_ip.as_str(), args.agent_port))
+                .await
+                .with_context(|| format!("binding {}:{}", args.node_ip, args.agent_port))?;
+            args.agent_port = l.local_addr()?.port();
+            Some(l)
+        }
+        RuntimeKind::Fake => None,
+    };
     let cell = CellClient::new(args.servers())?;
     let started = SystemTime::now();
     let (node, interval) = register(&cell, &args, started).await;
@@ -64,6 +78,15 @@ async fn run_node(args: AgentArgs) -> anyhow::Result<()> {
                 node_name: args.node_name.clone(),
                 volume_root: args.root_dir().join("pod-volumes"),
             };
+            if let Some(listener) = api_listener {
+                let api = NodeAgentService::new(cri.clone(), options.log_root.clone());
+                tracing::info!(port = args.agent_port, "serving logs and exec");
+                tokio::spawn(async move {
+                    if let Err(e) = node_api::serve(listener, api).await {
+                        tracing::error!(error = %e, "the agent API stopped");
+                    }
+                });
+            }
             let objects = CellObjects::new(cell.clone(), args.node_name.clone());
             let runtime = CriRuntime::start(cri, options, Arc::new(objects)).await?;
             drive(cell, args, runtime, ips, started, interval).await

@@ -10,6 +10,7 @@ pub mod agent;
 pub mod cell_client;
 pub mod config;
 pub mod containerd;
+pub mod node_api;
 pub mod node_object;
 pub mod pod_status;
 pub mod pod_sync;

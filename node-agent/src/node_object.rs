@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use serde_json::{json, Map, Value};
 
-use crate::config::AgentArgs;
+use crate::config::{AgentArgs, RuntimeKind};
 use crate::pod_status::rfc3339;
 
 /// The Node as registered.
@@ -34,7 +34,7 @@ pub fn node_object(args: &AgentArgs, started: SystemTime) -> Value {
 pub fn node_status(args: &AgentArgs, started: SystemTime, now: SystemTime) -> Value {
     let resources =
         json!({"cpu": args.cpu, "memory": args.memory, "pods": args.max_pods.to_string()});
-    json!({
+    let mut status = json!({
         "capacity": resources,
         "allocatable": resources,
         "conditions": [{
@@ -55,7 +55,12 @@ pub fn node_status(args: &AgentArgs, started: SystemTime, now: SystemTime) -> Va
             "osImage": "", "machineID": "", "systemUUID": "", "bootID": "",
             "kubeProxyVersion": "",
         },
-    })
+    });
+    // Where the agent's own API (logs, exec) listens, as a kubelet reports its port.
+    if args.runtime == RuntimeKind::Cri && args.agent_port != 0 {
+        status["daemonEndpoints"] = json!({"kubeletEndpoint": {"Port": args.agent_port}});
+    }
+    status
 }
 
 fn kernel_version() -> String {

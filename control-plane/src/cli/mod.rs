@@ -1,6 +1,6 @@
 //! keelctl: command-line client for a Keel cell. kubectl's verbs at the top level (`get`,
 //! `apply`, `create`, `describe`, `delete`, `edit`, `label`, `annotate`, `scale`, `set image`,
-//! `rollout`,
+//! `rollout`, `logs`, `exec`,
 //! `api-resources`; see [`kube`]) speak the Objects API; `store` commands speak to the raw
 //! key-value store (operators), `cluster` commands administer the cell.
 //!
@@ -72,6 +72,10 @@ pub enum Command {
     /// Manage a Deployment's rollout: status, history, undo, restart, pause, resume.
     #[command(subcommand)]
     Rollout(kube::rollout::RolloutCommand),
+    /// Print a container's log (from its node's agent).
+    Logs(kube::logs::LogsArgs),
+    /// Run a command in a container (through its node's agent): `exec POD -- CMD ARGS...`.
+    Exec(kube::exec::ExecArgs),
     /// The kinds the cell serves.
     ApiResources(kube::api_resources::ApiResourcesArgs),
     /// Cell administration: status, membership, leadership, snapshots.
@@ -115,6 +119,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scale(a) => kube::scale::run(a, &ctx).await,
         Command::Set(c) => kube::set_image::run(c, &ctx).await,
         Command::Rollout(c) => kube::rollout::run(c, &ctx).await,
+        Command::Logs(a) => kube::logs::run(a, &ctx).await,
+        Command::Exec(a) => kube::exec::run(a, &ctx).await,
         Command::ApiResources(a) => kube::api_resources::run(a, &ctx),
         Command::Cluster(c) => {
             cluster_cmd::run(c, &ctx.settings.servers, admin_output(cli.output)?).await

@@ -16,6 +16,7 @@ mod keelctl;
 mod kubectl;
 mod kubectl_failover;
 mod kubectl_support;
+mod logs_exec;
 mod membership;
 mod objects;
 mod pod_config_probes;

@@ -1,6 +1,7 @@
 //! kubectl's verbs for keelctl: `get`, `describe`, `apply`, `create`, `delete`, `edit`,
 //! `label`, `annotate`, `scale`, `set image`, `rollout`, `api-resources`, speaking the Objects API
-//! (keel.objects.v1) to any replica, with kubectl's printers and messages.
+//! (keel.objects.v1) to any replica, with kubectl's printers and messages; `logs` and `exec`
+//! speak to the agent of the pod's node (keel.agent.v1).
 
 pub mod annotate_label;
 pub mod api_resources;
@@ -12,9 +13,12 @@ pub mod delete;
 pub mod describe;
 pub mod describers;
 pub mod edit;
+pub mod exec;
 pub mod generators;
 pub mod get;
+pub mod logs;
 pub mod manifest_files;
+pub mod node_agent;
 pub mod objects_api;
 pub mod output;
 pub mod printers;
