@@ -103,6 +103,7 @@ async fn drive<R: ContainerRuntime>(
     started: SystemTime,
     interval: Duration,
 ) -> anyhow::Result<()> {
+    let proxy = crate::proxy::Proxier::from_args(&args)?;
     let sync = tokio::spawn(pod_sync::run(
         cell.clone(),
         args.node_name.clone(),
@@ -116,6 +117,9 @@ async fn drive<R: ContainerRuntime>(
         r = reports => r?,
         _ = term.recv() => tracing::info!("SIGTERM: stopping"),
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
+    }
+    if let Some(proxy) = proxy {
+        proxy.stop().await;
     }
     Ok(())
 }

@@ -13,6 +13,15 @@ pub enum RuntimeKind {
     Fake,
 }
 
+/// Whether and how the agent programs Services in the kernel (see `proxy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProxyMode {
+    /// The agent's own nftables table `ip keel-proxy-<node>`.
+    Nftables,
+    /// Leave the kernel alone.
+    None,
+}
+
 /// keel-agent — makes the pods bound to this node real.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "keel-agent", version)]
@@ -47,6 +56,16 @@ pub struct AgentArgs {
     /// Where the CNI plugins are (Debian's containernetworking-plugins).
     #[arg(long, default_value = "/usr/lib/cni")]
     pub cni_bin_dir: PathBuf,
+    /// Services in the kernel; default: `nftables` with `--runtime cri`, `none` with `fake`.
+    #[arg(long, value_enum)]
+    pub proxy_mode: Option<ProxyMode>,
+    /// The cell's service CIDR (keel-server `--service-cidr`): new connections to an address
+    /// in it that no Service translates are rejected, never routed out. Empty: off.
+    #[arg(long, default_value = "10.96.0.0/12")]
+    pub service_cidr: String,
+    /// The service proxy re-applies its table this often even when nothing changed.
+    #[arg(long, default_value_t = 30)]
+    pub proxy_resync_seconds: u64,
     /// Allocatable CPU (Kubernetes quantity).
     #[arg(long, default_value = "4")]
     pub cpu: String,
@@ -77,6 +96,14 @@ impl AgentArgs {
         self.root_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("/var/lib/keel-agent").join(&self.node_name))
+    }
+
+    /// `--proxy-mode`, or its default for the runtime.
+    pub fn proxy_mode(&self) -> ProxyMode {
+        self.proxy_mode.unwrap_or(match self.runtime {
+            RuntimeKind::Cri => ProxyMode::Nftables,
+            RuntimeKind::Fake => ProxyMode::None,
+        })
     }
 
     /// `--sandbox-image`, or the registry's pause image.

@@ -1,8 +1,9 @@
 //! The CNI network of one agent's pods: a conflist with the `bridge` plugin (host-local IPAM over
-//! the node's pod CIDR, gateway `.1`, leases kept under the agent's dir) and `portmap` for
-//! hostPorts (with SNAT, so a hostPort answers on 127.0.0.1 too). containerd's CRI adds the
-//! `loopback` network itself. The bridge and network names are unique per node, so several agents
-//! share one machine.
+//! the node's pod CIDR, gateway `.1`, which is also the pods' default route, so they reach
+//! Service VIPs and other nodes' pods through the host; leases kept under the agent's dir) and
+//! `portmap` for hostPorts (with SNAT, so a hostPort answers on 127.0.0.1 too). containerd's
+//! CRI adds the `loopback` network itself. The bridge and network names are unique per node, so
+//! several agents share one machine.
 
 use serde_json::{json, Value};
 
@@ -29,6 +30,7 @@ pub fn cni_conflist(node: &str, cidr: &str, ipam_dir: &str) -> Value {
                 "type": "bridge",
                 "bridge": bridge,
                 "isGateway": true,
+                "isDefaultGateway": true,
                 "ipMasq": false,
                 "hairpinMode": true,
                 "ipam": {
@@ -59,6 +61,7 @@ mod tests {
         let c = cni_conflist("n1", "10.244.7.0/24", "/agent/ipam");
         assert_eq!(c["plugins"][0]["type"], "bridge");
         assert_eq!(c["plugins"][0]["bridge"], bridge_name("n1"));
+        assert_eq!(c["plugins"][0]["isDefaultGateway"], true);
         assert_eq!(
             c["plugins"][0]["ipam"]["ranges"][0][0]["subnet"],
             "10.244.7.0/24"

@@ -2,7 +2,9 @@
 //! programmed in the kernel with nftables, balancing new connections over the ready endpoints.
 //!
 //! Pieces: [`service_ports`] (Services + Endpoints → what to program) and [`ruleset`] (→ one
-//! nft script) are pure.
+//! nft script) are pure; [`object_mirror`] keeps Services and Endpoints from the cell,
+//! [`nft`] runs the `nft` binary, [`kernel_settings`] sets the sysctls the rules need, and
+//! [`proxier`] is the loop tying them together (started by the agent, stopped with it).
 //!
 //! **Several agents on one host** (tests run two or more "nodes" on one machine, each with its
 //! own containerd and bridge): every agent with `--proxy-mode nftables` owns one table,
@@ -22,8 +24,14 @@
 //! IPv6, SCTP, LoadBalancer ingress IPs; UDP conntrack entries of removed endpoints are not
 //! flushed.
 
+pub mod kernel_settings;
+pub mod nft;
+pub mod object_mirror;
+pub mod proxier;
 pub mod ruleset;
 pub mod service_ports;
+
+pub use proxier::{Proxier, ProxyOptions};
 
 pub use ruleset::{render, table_name, RulesetOptions, MASQUERADE_MARK};
 pub use service_ports::{service_ports, Backend, Protocol, ServicePort};

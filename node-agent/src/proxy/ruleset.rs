@@ -13,7 +13,8 @@
 //! - Masquerade (`nat-postrouting`, priority 100) only for marked packets: every nodePort
 //!   connection (its client may be 127.0.0.1, which a pod cannot answer — with
 //!   `route_localnet` the kernel lets such a packet leave through the bridge, masquerade gives it
-//!   the bridge's address), any client in 127.0.0.0/8, and hairpin traffic (a pod reaching
+//!   the bridge's address), any client on this host (`fib saddr type local`: 127.0.0.1 or a
+//!   node address, which a pod may have no route back to), and hairpin traffic (a pod reaching
 //!   itself through its Service, which it would otherwise answer without un-DNAT).
 //! - `filter-input|forward|output` (priority 0) reject new connections nothing translated: to a
 //!   service port without ready endpoints (`no-endpoint-services`, `no-endpoint-nodeports`) and
@@ -203,7 +204,7 @@ fn service_chains(s: &mut String, p: &ServicePort) {
             arms.join(", ")
         )
     };
-    chain(s, &svc, &[format!("ip saddr 127.0.0.0/8 {mark}"), pick]);
+    chain(s, &svc, &[format!("fib saddr type local {mark}"), pick]);
     if p.node_port.is_some() {
         chain(
             s,

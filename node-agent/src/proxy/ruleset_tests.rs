@@ -76,7 +76,7 @@ fn a_cluster_ip_balances_over_its_ready_backends_with_numgen() {
     assert_eq!(
         svc,
         [
-            "ip saddr 127.0.0.0/8 meta mark set meta mark | 0x00400000",
+            "fib saddr type local meta mark set meta mark | 0x00400000",
             "numgen random mod 2 vmap { 0 : goto ep-default/web/tcp/80/10.244.0.2/8080, \
              1 : goto ep-default/web/tcp/80/10.244.1.3/8080 }"
         ]
