@@ -82,7 +82,7 @@ pub async fn stream_log<F, Fut>(
     loop {
         tokio::time::sleep(POLL).await;
         polls += 1;
-        let ended = polls % POLLS_PER_CHECK == 0 && !running().await;
+        let ended = polls.is_multiple_of(POLLS_PER_CHECK) && !running().await;
         if let Err(e) = file.read_to_end(&mut pending).await {
             let _ = tx.send(Err(Status::internal(e.to_string()))).await;
             return;
