@@ -4,8 +4,8 @@
 #      stopped its pods and removed their sandboxes;
 #   2. stops the agents (SIGTERM, then SIGKILL after 20 s); each agent stops its containerd;
 #   3. anything left of a node — its containerd, containers in its runc root, their shims, their
-#      network namespaces, the node's CNI bridge — is removed by pid / by name from the agent's
-#      own directory, never by a broad pattern;
+#      network namespaces, the node's CNI bridge, its service proxy's nftables table — is removed
+#      by pid / by name from the agent's own directory, never by a broad pattern;
 #   4. stops the replicas and the local registry.
 # `--wipe` also deletes .keel-local/ (data, logs, images, the agents' containerd roots).
 set -uo pipefail
@@ -84,6 +84,9 @@ for agent in "$RUN"/agent-*/; do
     bridge=$(jq -r '.plugins[0].bridge' "$conflist")
     ip link show "$bridge" >/dev/null 2>&1 && ip link delete "$bridge" && echo "deleted bridge $bridge"
   fi
+  # The agent's service proxy table (removed by the agent itself when it stops normally).
+  table="keel-proxy-keel-local-${agent##*/agent-}"
+  nft list table ip "$table" >/dev/null 2>&1 && nft delete table ip "$table" && echo "deleted nft table $table"
   # Snapshots of removed containers may still be mounted under the agent's containerd root.
   grep -o " $agent/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 done

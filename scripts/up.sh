@@ -126,10 +126,19 @@ for ip in $(keelctl get pods -l app=hello-web -o json | jq -r '.items[]
   body=""
 done
 [ "$answered" -ge 1 ] || { echo "no pod answered over HTTP" >&2; exit 1; }
-node_port=$(keelctl get services hello-web -o json | jq -r '.spec.ports[0].nodePort')
-if body=$(curl -fsS --max-time 2 "http://127.0.0.1:$node_port/" 2>/dev/null); then
-  echo "curl http://127.0.0.1:$node_port/ (NodePort)  →  $body"
-else
-  echo "NodePort $node_port does not answer yet (the agent does not program Service proxying yet)"
-fi
+# Through the Service, as the agents' proxies program it: the NodePort on the node's address and
+# the ClusterIP, a few times each (the proxy balances over the ready pods).
+svc=$(keelctl get services hello-web -o json)
+node_port=$(jq -r '.spec.ports[0].nodePort' <<<"$svc")
+cluster_ip=$(jq -r '.spec.clusterIP' <<<"$svc")
+for url in "http://127.0.0.1:$node_port/" "http://$cluster_ip/"; do
+  for _ in 1 2 3; do
+    if body=$(curl -fsS --max-time 2 "$url" 2>/dev/null); then
+      echo "curl $url (Service)  →  $body"
+    else
+      echo "curl $url (Service)  →  no answer (is the agent's service proxy running? see $RUN/agent-*.log)"
+      break
+    fi
+  done
+done
 echo "--- up: export KEEL_SERVERS=$KEEL_SERVERS and use $BIN/keelctl; scripts/down.sh stops it all"
