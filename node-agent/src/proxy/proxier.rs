@@ -117,6 +117,9 @@ fn remove_table(nft: &Nft, table: &str) {
 
 /// A burst of watch events is applied together this long after its first event.
 const SETTLE: Duration = Duration::from_millis(50);
+/// Listing and starting both watches on one replica may take this long before the next one is
+/// tried (a replica cut off may accept the connection and never answer).
+const CONNECT_WITHIN: Duration = Duration::from_secs(10);
 /// A failed apply is retried after this long.
 const RETRY: Duration = Duration::from_secs(1);
 /// A watch with neither an event nor a BOOKMARK for this long is abandoned (its replica may be
@@ -141,7 +144,8 @@ async fn run(cell: CellClient, opts: ProxyOptions, mut stopped: oneshot::Receive
     'connect: loop {
         let connected = tokio::select! {
             _ = &mut stopped => break 'connect,
-            c = state.connect(&cell) => c,
+            c = tokio::time::timeout(CONNECT_WITHIN, state.connect(&cell)) => c
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {CONNECT_WITHIN:?}"))),
         };
         let (mut services, mut endpoints) = match connected {
             Ok(streams) => streams,
