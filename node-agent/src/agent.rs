@@ -134,9 +134,10 @@ async fn register(cell: &CellClient, args: &AgentArgs, started: SystemTime) -> (
                 .register(RegisterRequest { node: body.clone() })
                 .await?
                 .into_inner();
+            // The Node is stored either way; a redirect names the node's owner, which the
+            // agent reports to and watches from from now on.
             if let Some(redirect) = r.redirect {
                 cell.redirect(&redirect.address);
-                anyhow::bail!("redirected to {}", redirect.address);
             }
             let node: Value = serde_json::from_slice(&r.node)?;
             anyhow::Ok((

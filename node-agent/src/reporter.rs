@@ -1,6 +1,7 @@
 //! Sending the node's and every pod's full status to the cell every report interval over one
 //! `Report` stream; the cell writes only what changed. A broken stream is reopened on the next
-//! replica; a Redirect in an ack moves the agent to the replica it names.
+//! replica (also when an answer takes more than two report intervals); a Redirect in an ack
+//! moves the agent to the replica it names (the node's owner).
 
 use std::time::{Duration, SystemTime};
 
@@ -78,10 +79,13 @@ async fn stream_reports<R: ContainerRuntime>(
         .into_inner();
     let mut ticker = tokio::time::interval(every);
     ticker.tick().await;
+    // A replica that is paused or cut off never answers: give up on it after two intervals so
+    // the agent re-homes within seconds.
+    let patience = every * 2 + Duration::from_millis(500);
     loop {
-        let ack = acks
-            .message()
-            .await?
+        let ack = tokio::time::timeout(patience, acks.message())
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer to a report within {patience:?}"))??
             .ok_or_else(|| anyhow::anyhow!("the report stream ended"))?;
         if let Some(r) = ack.redirect {
             cell.redirect(&r.address);

@@ -30,6 +30,8 @@ pub struct ClusterService {
     pub channels: PeerChannels,
     pub db: std::sync::Arc<rocksdb::DB>,
     pub export_dir: PathBuf,
+    pub registry: crate::registry::Registry,
+    pub liveness: crate::nodes::NodeLiveness,
 }
 
 type ChunkStream = Pin<Box<dyn Stream<Item = Result<pb::SnapshotChunk, Status>> + Send>>;
@@ -98,6 +100,39 @@ impl ClusterService {
         }
     }
 
+    /// The partition table this replica reads, the registered nodes it owns by it and how many
+    /// of those reported here in the last two seconds.
+    fn partition_info(&self) -> (String, u32, u32) {
+        use crate::objects::{list_prefix, KindId, ObjectKey, RegistryTable};
+        let Some(table) = crate::nodes::ownership::load(&self.registry) else {
+            return (String::new(), 0, 0);
+        };
+        let owners: Vec<String> = table.owners.iter().map(u64::to_string).collect();
+        let nodes: Vec<String> = list_prefix(RegistryTable::get(KindId::Node), None)
+            .ok()
+            .and_then(|prefix| self.registry.view().scan(&prefix).ok())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|kv| ObjectKey::parse(&kv.key).ok())
+            .map(|k| k.name().to_string())
+            .collect();
+        let owned: std::collections::HashSet<&str> = nodes
+            .iter()
+            .map(String::as_str)
+            .filter(|n| table.owner_of(n) == self.id)
+            .collect();
+        let reporting = self
+            .liveness
+            .direct()
+            .iter()
+            .filter(|(n, at)| {
+                owned.contains(n.as_str())
+                    && at.elapsed() < crate::nodes::partition_summary::SILENCE
+            })
+            .count();
+        (owners.join(","), owned.len() as u32, reporting as u32)
+    }
+
     async fn membership_response(&self, log_index: u64) -> pb::MembershipResponse {
         pb::MembershipResponse {
             members: self.members(),
@@ -137,6 +172,7 @@ impl Cluster for ClusterService {
         .await
         .map_err(|e| Status::internal(e.to_string()))?
         .map_err(|e| Status::internal(e.to_string()))?;
+        let (partition_owners, nodes_owned, agents_reporting) = self.partition_info();
         Ok(Response::new(pb::StatusResponse {
             id: self.id,
             addr: self.addr.clone(),
@@ -153,6 +189,9 @@ impl Cluster for ClusterService {
             revision,
             compact_revision,
             state_hash,
+            partition_owners,
+            nodes_owned,
+            agents_reporting,
         }))
     }
 

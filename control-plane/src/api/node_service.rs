@@ -1,9 +1,11 @@
-//! The `NodePlane` gRPC service: agents register their Node (the registry hands out its pod
-//! CIDR) and stream full status reports; this replica writes only what changed — pod statuses
-//! whose content differs from the stored one, and node status when anything but heartbeat times
-//! changed — batched into one transaction per report. (Partitioned ownership with redirects and
-//! liveness without log writes come with the aggregation issue; `Redirect` is already in the
-//! protocol and the agent follows it.)
+//! The `NodePlane` gRPC service (Borg's link shard). Agents register their Node (the registry
+//! hands out its pod CIDR) with any replica and stream full status reports to the node's owner
+//! (see [`crate::nodes::ownership`]); any other replica answers with a Redirect to the owner.
+//! The owner keeps liveness in memory and forwards only what changed — pod statuses whose
+//! content differs from the stored one, node status when anything but heartbeat times changed —
+//! through the [`StatusBatcher`], many agents' changes per log entry. Owners summarise their
+//! partition's liveness to the leader once a second (`Summarize`). An owner that has lost the
+//! leader turns agents away so that they re-home.
 
 use std::pin::Pin;
 
@@ -13,16 +15,20 @@ use keel_proto::node::node_plane_server::NodePlane;
 use serde_json::Value;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::nodes::NodeLiveness;
+use crate::nodes::{ownership, summary_sender, NodeLiveness, StatusBatcher, SummaryOutcome};
 use crate::objects::{DynamicObject, KindId, RegistryTable, WriteTarget};
 use crate::registry::{BatchWrite, Registry, RegistryError};
 
 /// How often agents report.
 pub const REPORT_INTERVAL_MS: u32 = 1000;
 
+/// An owner that has not heard from the leader for this long turns its agents away.
+const LEADER_CONTACT: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub struct NodeService {
     pub registry: Registry,
     pub liveness: NodeLiveness,
+    pub batcher: StatusBatcher,
 }
 
 type AckStream = Pin<Box<dyn Stream<Item = Result<pb::ReportAck, Status>> + Send>>;
@@ -41,11 +47,33 @@ impl NodePlane for NodeService {
             )
             .into());
         }
+        let name = node.name().to_string();
         let stored = register_node(&self.registry, node).await?;
         Ok(Response::new(pb::RegisterResponse {
             node: stored.to_json(),
             report_interval_ms: REPORT_INTERVAL_MS,
-            redirect: None,
+            redirect: owner_redirect(&self.registry, &name),
+        }))
+    }
+
+    async fn summarize(
+        &self,
+        req: Request<pb::PartitionSummary>,
+    ) -> Result<Response<pb::SummaryAck>, Status> {
+        if !self.registry.proposer().is_leader() {
+            return Err(Status::failed_precondition(
+                "partition summaries go to the leader; this replica does not lead",
+            ));
+        }
+        let s = req.into_inner();
+        let outcome = self.liveness.apply_summary(
+            s.replica_id,
+            s.seq,
+            s.full,
+            s.changes.iter().map(summary_sender::from_proto),
+        );
+        Ok(Response::new(pb::SummaryAck {
+            need_full: outcome == SummaryOutcome::NeedFull,
         }))
     }
 
@@ -58,28 +86,33 @@ impl NodePlane for NodeService {
         let mut reports = req.into_inner();
         let registry = self.registry.clone();
         let liveness = self.liveness.clone();
+        let batcher = self.batcher.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(8);
         tokio::spawn(async move {
             while let Some(report) = reports.next().await {
-                let ack = match report {
-                    Ok(r) => match leader_redirect(&registry) {
-                        Some(redirect) => Ok(pb::ReportAck {
-                            written: 0,
-                            redirect: Some(redirect),
-                        }),
-                        None => {
-                            liveness.seen(&r.node_name);
-                            write_report(&registry, &r)
-                                .await
-                                .map(|written| pb::ReportAck {
-                                    written,
-                                    redirect: None,
-                                })
-                        }
-                    },
-                    Err(_) => return,
+                let Ok(r) = report else { return };
+                let ack = if let Some(redirect) = owner_redirect(&registry, &r.node_name) {
+                    Ok(pb::ReportAck {
+                        written: 0,
+                        redirect: Some(redirect),
+                    })
+                } else if !registry.proposer().is_leader()
+                    && !liveness.in_contact_with_leader(LEADER_CONTACT)
+                {
+                    Err(Status::unavailable(
+                        "this replica has lost the leader; report to another replica",
+                    ))
+                } else {
+                    liveness.seen(&r.node_name);
+                    queue_changes(&registry, &batcher, &r)
+                        .map(|written| pb::ReportAck {
+                            written,
+                            redirect: None,
+                        })
+                        .map_err(Status::from)
                 };
-                if tx.send(ack.map_err(Status::from)).await.is_err() {
+                let failed = ack.is_err();
+                if tx.send(ack).await.is_err() || failed {
                     return;
                 }
             }
@@ -90,18 +123,21 @@ impl NodePlane for NodeService {
     }
 }
 
-/// Where an agent reporting to this replica should go instead: the leader, which owns every
-/// node's liveness until partitioned ownership assigns nodes to followers. `None` when this
-/// replica leads or no leader is known (then it takes the report itself).
-fn leader_redirect(registry: &Registry) -> Option<pb::Redirect> {
+/// Where the agent of `node` should report instead of here: its owner by the partition table
+/// (before any table exists: the leader). `None` when this replica is the one, or when the
+/// owner's address is unknown.
+fn owner_redirect(registry: &Registry, node: &str) -> Option<pb::Redirect> {
     let proposer = registry.proposer();
-    if proposer.is_leader() {
+    let owner = match ownership::load(registry) {
+        Some(table) => table.owner_of(node),
+        None => proposer.leader()?,
+    };
+    if owner == proposer.id() {
         return None;
     }
-    let leader = proposer.leader()?;
-    let address = proposer.member_addr(leader)?;
+    let address = proposer.member_addr(owner)?;
     Some(pb::Redirect {
-        replica_id: leader,
+        replica_id: owner,
         address,
     })
 }
@@ -144,11 +180,15 @@ async fn register_node(
         .object)
 }
 
-/// Writes the pod and node statuses of `report` that differ from the stored ones; returns how
-/// many objects were written.
-async fn write_report(registry: &Registry, report: &pb::NodeReport) -> Result<u32, RegistryError> {
+/// Queues the pod and node statuses of `report` that differ from the stored ones; returns how
+/// many objects changed.
+fn queue_changes(
+    registry: &Registry,
+    batcher: &StatusBatcher,
+    report: &pb::NodeReport,
+) -> Result<u32, RegistryError> {
     let view = registry.view();
-    let mut writes = Vec::new();
+    let mut count = 0;
     let pod_kind = RegistryTable::get(KindId::Pod);
     for p in &report.pods {
         let Ok(key) = Registry::key(pod_kind, &p.namespace, &p.name) else {
@@ -166,12 +206,17 @@ async fn write_report(registry: &Registry, report: &pb::NodeReport) -> Result<u3
             continue;
         }
         let mut obj = stored.object.clone();
-        obj.set_status(Some(status));
-        writes.push(BatchWrite::Update {
-            namespace: p.namespace.clone(),
-            object: obj.to_json(),
-            target: WriteTarget::Status,
-        });
+        obj.set_status(Some(status.clone()));
+        batcher.submit(
+            key.to_string(),
+            &status,
+            BatchWrite::Update {
+                namespace: p.namespace.clone(),
+                object: obj.to_json(),
+                target: WriteTarget::Status,
+            },
+        );
+        count += 1;
     }
     let node_key = Registry::key(RegistryTable::get(KindId::Node), "", &report.node_name)?;
     if let Some(stored) = view.get(&node_key)? {
@@ -183,31 +228,20 @@ async fn write_report(registry: &Registry, report: &pb::NodeReport) -> Result<u3
             .is_some_and(|s| without_heartbeats(s) == without_heartbeats(&status));
         if !unchanged {
             let mut obj = stored.object.clone();
-            obj.set_status(Some(status));
-            writes.push(BatchWrite::Update {
-                namespace: String::new(),
-                object: obj.to_json(),
-                target: WriteTarget::Status,
-            });
+            obj.set_status(Some(status.clone()));
+            batcher.submit(
+                node_key.to_string(),
+                &without_heartbeats(&status),
+                BatchWrite::Update {
+                    namespace: String::new(),
+                    object: obj.to_json(),
+                    target: WriteTarget::Status,
+                },
+            );
+            count += 1;
         }
     }
-    if writes.is_empty() {
-        return Ok(0);
-    }
-    let count = writes.len() as u32;
-    match registry.batch(&writes, false).await {
-        Ok(_) => Ok(count),
-        // One pod went away or changed meanwhile: write the others one by one.
-        Err(_) => {
-            let mut written = 0;
-            for w in &writes {
-                if registry.batch(std::slice::from_ref(w), false).await.is_ok() {
-                    written += 1;
-                }
-            }
-            Ok(written)
-        }
-    }
+    Ok(count)
 }
 
 /// A node status without its conditions' heartbeat times (they change on every report and are

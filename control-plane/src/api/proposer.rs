@@ -170,6 +170,37 @@ impl Proposer {
             .max_encoding_message_size(64 << 20))
     }
 
+    /// A channel to another replica of the cell (shared with Raft's own traffic).
+    pub fn peer_channel(&self, peer: NodeId) -> Result<tonic::transport::Channel, tonic::Status> {
+        let addr = self.member_addr(peer).ok_or_else(|| {
+            tonic::Status::unavailable(format!("replica {peer} has no known address"))
+        })?;
+        self.channels
+            .get(&addr)
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))
+    }
+
+    /// On the leader: the voters other than itself that acknowledged a heartbeat or an append
+    /// within `within`. Empty on a follower.
+    pub fn healthy_followers(&self, within: Duration) -> Vec<NodeId> {
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow_watched();
+        let Some(heartbeats) = m.heartbeat.as_ref() else {
+            return Vec::new();
+        };
+        m.membership_config
+            .membership()
+            .voter_ids()
+            .filter(|id| *id != self.id)
+            .filter(|id| {
+                heartbeats
+                    .get(id)
+                    .and_then(|at| at.as_ref())
+                    .is_some_and(|at| openraft::Instant::elapsed(&**at) < within)
+            })
+            .collect()
+    }
+
     /// The address of a member, from the membership this replica knows.
     pub fn member_addr(&self, id: NodeId) -> Option<String> {
         let metrics = self.raft.metrics();

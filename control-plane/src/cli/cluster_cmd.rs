@@ -51,6 +51,8 @@ fn status_json(s: &pb::StatusResponse) -> serde_json::Value {
         "term": s.term, "last_log_index": s.last_log_index, "commit_index": s.commit_index,
         "applied_index": s.applied_index, "snapshot_index": s.snapshot_index, "purged_index": s.purged_index,
         "revision": s.revision, "compact_revision": s.compact_revision, "state_hash": s.state_hash,
+        "partition_owners": s.partition_owners, "nodes_owned": s.nodes_owned,
+        "agents_reporting": s.agents_reporting,
     })
 }
 
@@ -93,8 +95,18 @@ async fn status(servers: &[String], output: Output) -> anyhow::Result<()> {
         Output::Table => {
             let mut t = Table::new();
             t.set_header([
-                "ID", "ADDRESS", "ROLE", "STATE", "TERM", "LAST LOG", "COMMIT", "APPLIED",
-                "SNAPSHOT", "REVISION",
+                "ID",
+                "ADDRESS",
+                "ROLE",
+                "STATE",
+                "TERM",
+                "LAST LOG",
+                "COMMIT",
+                "APPLIED",
+                "SNAPSHOT",
+                "REVISION",
+                "NODES OWNED",
+                "AGENTS",
             ]);
             for (m, v) in &rows {
                 match v {
@@ -109,6 +121,8 @@ async fn status(servers: &[String], output: Output) -> anyhow::Result<()> {
                         s.applied_index.to_string(),
                         s.snapshot_index.to_string(),
                         s.revision.to_string(),
+                        s.nodes_owned.to_string(),
+                        s.agents_reporting.to_string(),
                     ]),
                     None => t.add_row([
                         m.id.to_string(),
@@ -122,6 +136,10 @@ async fn status(servers: &[String], output: Output) -> anyhow::Result<()> {
             match first.has_leader {
                 true => println!("leader: {} (term {})", first.leader_id, first.term),
                 false => println!("leader: none known"),
+            }
+            match first.partition_owners.as_str() {
+                "" => println!("node partitions: not published (agents report to the leader)"),
+                owners => println!("node partitions: owned by replicas {owners}"),
             }
         }
     }

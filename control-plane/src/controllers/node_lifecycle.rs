@@ -197,16 +197,28 @@ async fn tick(ctx: &ControllerContext, config: &BrainConfig) -> Result<(), super
     let now = now();
     for node in ctx.informers.nodes.list() {
         let name = node.metadata.name.clone().unwrap_or_default();
-        let last = ctx
-            .liveness
-            .last_seen(&name)
-            .map_or(ctx.term_started, |t| t.max(ctx.term_started));
+        // A node is never older than its term here, the latest partition change, or its own
+        // registration (a node that just registered may not have reached its owner yet).
+        let created_ago = node
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|c| Duration::from_millis((millis(&now) - millis(c)).max(0) as u64));
+        let since_report = [
+            ctx.liveness.last_seen(&name).map(|t| t.elapsed()),
+            Some(ctx.term_started.elapsed()),
+            created_ago,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or_default();
         let on_node: Vec<&Pod> = pods
             .iter()
             .map(|p| p.as_ref())
             .filter(|p| is_running_on(p, &name))
             .collect();
-        let plan = plan_node(&node, &on_node, last.elapsed(), &now, config);
+        let plan = plan_node(&node, &on_node, since_report, &now, config);
         if let Some(tainted) = plan.taints {
             tracing::info!(node = %name, taints = ?tainted.spec.as_ref().and_then(|s| s.taints.as_ref()).map(|t| t.iter().map(|t| t.key.clone()).collect::<Vec<_>>()), "node taints changed");
             ctx.write(vec![Write::update(&tainted)?]).await?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::controller_set::ControllerSet;
 use crate::controllers::{
     daemonset, deployment, endpoints, garbage_collector, job, node_lifecycle, replicaset,
     scheduling_loop, ControllerContext, Informers,
@@ -28,6 +29,8 @@ pub struct BrainConfig {
     pub default_eviction_toleration: Duration,
     /// Every controller re-queues all its objects this often.
     pub resync: Duration,
+    /// Which loops run (`--controllers`).
+    pub controllers: ControllerSet,
 }
 
 impl Default for BrainConfig {
@@ -37,6 +40,7 @@ impl Default for BrainConfig {
             node_monitor_grace: Duration::from_secs(6),
             default_eviction_toleration: Duration::from_secs(4),
             resync: Duration::from_secs(30),
+            controllers: ControllerSet::all(),
         }
     }
 }
@@ -59,15 +63,35 @@ pub async fn run(
         term_started: tokio::time::Instant::now(),
     };
     let mut tasks = JoinSet::new();
-    tasks.spawn(scheduling_loop::run(ctx.clone(), config.scheduler.clone()));
-    tasks.spawn(garbage_collector::run(ctx.clone(), config.resync));
-    tasks.spawn(endpoints::run(ctx.clone(), config.resync));
-    tasks.spawn(replicaset::run(ctx.clone(), config.resync));
-    tasks.spawn(deployment::run(ctx.clone(), config.resync));
-    tasks.spawn(daemonset::run(ctx.clone(), config.resync));
-    tasks.spawn(job::run(ctx.clone(), config.resync));
-    tasks.spawn(node_lifecycle::run(ctx.clone(), config.clone()));
-    tracing::info!(term, "scheduler and controllers running");
+    let on = |name| config.controllers.enabled(name);
+    if on("scheduler") {
+        tasks.spawn(scheduling_loop::run(ctx.clone(), config.scheduler.clone()));
+    }
+    if on("garbage-collector") {
+        tasks.spawn(garbage_collector::run(ctx.clone(), config.resync));
+    }
+    if on("endpoints") {
+        tasks.spawn(endpoints::run(ctx.clone(), config.resync));
+    }
+    if on("replicaset") {
+        tasks.spawn(replicaset::run(ctx.clone(), config.resync));
+    }
+    if on("deployment") {
+        tasks.spawn(deployment::run(ctx.clone(), config.resync));
+    }
+    if on("daemonset") {
+        tasks.spawn(daemonset::run(ctx.clone(), config.resync));
+    }
+    if on("job") {
+        tasks.spawn(job::run(ctx.clone(), config.resync));
+    }
+    if on("partitioner") {
+        tasks.spawn(super::partitioner::run(ctx.clone()));
+    }
+    if on("node-lifecycle") {
+        tasks.spawn(node_lifecycle::run(ctx.clone(), config.clone()));
+    }
+    tracing::info!(term, controllers = %config.controllers, "scheduler and controllers running");
     token.cancelled().await;
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}

@@ -5,7 +5,10 @@
 //! term, so a deposed leader's late writes are rejected by the state machine.
 
 pub mod brain;
+pub mod controller_set;
+pub mod partitioner;
 pub mod supervisor;
 
 pub use brain::BrainConfig;
+pub use controller_set::ControllerSet;
 pub use supervisor::run_supervisor;

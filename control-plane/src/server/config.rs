@@ -77,6 +77,12 @@ pub struct ServerArgs {
     /// many milliseconds after the taint (Kubernetes' default toleration: 300 s).
     #[arg(long, default_value_t = 4_000)]
     pub default_eviction_toleration_ms: u64,
+    /// The leader's loops to run, as kube-controller-manager's `--controllers`: `*` all,
+    /// `name` one, `-name` not that one; empty runs none (a cell that only stores objects).
+    /// Names: scheduler, garbage-collector, endpoints, replicaset, deployment, daemonset, job,
+    /// node-lifecycle, partitioner (publishes which replica owns which node).
+    #[arg(long, default_value = "*")]
+    pub controllers: crate::leader::ControllerSet,
 }
 
 impl ServerArgs {

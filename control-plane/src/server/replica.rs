@@ -89,16 +89,6 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         mvcc: mvcc.clone(),
         hub: hub.clone(),
     };
-    let cluster = ClusterService {
-        id: args.id,
-        addr: args.advertised(),
-        raft: raft.clone(),
-        mvcc: mvcc.clone(),
-        proposer: proposer.clone(),
-        channels: channels.clone(),
-        db: db.clone(),
-        export_dir: args.data_dir.join("exports"),
-    };
     let settings = RegistrySettings {
         allocator: crate::objects::ServiceAllocator::new(
             &args.service_cidr,
@@ -118,10 +108,31 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         registry: registry.clone(),
     };
     let liveness = crate::nodes::NodeLiveness::new();
-    let node_plane = NodeService {
+    let cluster = ClusterService {
+        id: args.id,
+        addr: args.advertised(),
+        raft: raft.clone(),
+        mvcc: mvcc.clone(),
+        proposer: proposer.clone(),
+        channels: channels.clone(),
+        db: db.clone(),
+        export_dir: args.data_dir.join("exports"),
         registry: registry.clone(),
         liveness: liveness.clone(),
     };
+    let node_plane = NodeService {
+        registry: registry.clone(),
+        liveness: liveness.clone(),
+        batcher: crate::nodes::StatusBatcher::start(
+            registry.clone(),
+            Duration::from_millis(100),
+            1000,
+        ),
+    };
+    tokio::spawn(crate::nodes::summary_sender::run(
+        registry.clone(),
+        liveness.clone(),
+    ));
     let raft_rpc = RaftService {
         id: args.id,
         raft: raft.clone(),
@@ -181,6 +192,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let brain = crate::leader::BrainConfig {
         node_monitor_grace: Duration::from_millis(args.node_monitor_grace_ms),
         default_eviction_toleration: Duration::from_millis(args.default_eviction_toleration_ms),
+        controllers: args.controllers.clone(),
         ..Default::default()
     };
     tokio::spawn(crate::leader::run_supervisor(

@@ -15,11 +15,11 @@ use crate::kubectl_support::{
     assert_golden, normalize_object_text, normalize_tables, seed, Keelctl,
 };
 use crate::objects_support::wait_bootstrapped;
-use crate::support::cell;
+use crate::support::api_only_cell;
 
 /// A 3-replica cell whose bootstrap namespaces exist, and keelctl pointed at every replica.
 async fn kubectl_cell() -> (keel_chaos::LocalCluster, Keelctl) {
-    let cluster = cell(ClusterOptions::default()).await;
+    let cluster = api_only_cell(ClusterOptions::default()).await;
     wait_bootstrapped(&cluster).await;
     let k = Keelctl::new(&cluster.addrs().join(","));
     (cluster, k)

@@ -20,6 +20,7 @@ mod logs_exec;
 mod membership;
 mod objects;
 mod pod_config_probes;
+mod partitions;
 mod services;
 mod snapshots;
 mod watch;

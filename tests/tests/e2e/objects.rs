@@ -9,7 +9,7 @@ use keel_proto::objects as pb;
 use serde_json::{json, Value};
 
 use crate::objects_support::*;
-use crate::support::{cell, follower};
+use crate::support::{api_only_cell, follower};
 
 fn deployment(name: &str, replicas: i64) -> Value {
     json!({
@@ -37,7 +37,7 @@ fn pod(name: &str, namespace: &str, labels: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_follow_kubernetes_semantics() {
-    let cluster = cell(ClusterOptions::default()).await;
+    let cluster = api_only_cell(ClusterOptions::default()).await;
     wait_bootstrapped(&cluster).await;
     let f = follower(&cluster).await;
     let leader = cluster.leader_id().await.expect("leader");
@@ -309,7 +309,7 @@ async fn objects_follow_kubernetes_semantics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_list_and_watch_with_selectors() {
-    let cluster = cell(ClusterOptions::default()).await;
+    let cluster = api_only_cell(ClusterOptions::default()).await;
     wait_bootstrapped(&cluster).await;
     let f = follower(&cluster).await;
     for i in 0..7 {
@@ -556,7 +556,7 @@ async fn objects_list_and_watch_with_selectors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quota_batches_events_and_bad_input() {
-    let cluster = cell(ClusterOptions {
+    let cluster = api_only_cell(ClusterOptions {
         extra_args: vec!["--max-events".into(), "5".into()],
         ..Default::default()
     })
@@ -739,7 +739,7 @@ async fn quota_batches_events_and_bad_input() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_kill_between_writes_changes_nothing_visible() {
-    let cluster = cell(ClusterOptions::default()).await;
+    let cluster = api_only_cell(ClusterOptions::default()).await;
     wait_bootstrapped(&cluster).await;
     let f = follower(&cluster).await;
     let created = create(&cluster, f, &deployment("web", 2))

@@ -10,6 +10,14 @@ pub async fn cell(opts: ClusterOptions) -> LocalCluster {
     LocalCluster::start(opts).await.expect("cell starts")
 }
 
+/// Starts a 3-replica cell whose leader runs no scheduler and no controllers
+/// (`--controllers=`): the object API alone, as an apiserver without a controller manager, so
+/// tests of its semantics see only their own writes.
+pub async fn api_only_cell(mut opts: ClusterOptions) -> LocalCluster {
+    opts.extra_args.push("--controllers=".into());
+    cell(opts).await
+}
+
 /// A follower of the current leader (the lowest id that does not lead).
 pub async fn follower(cluster: &LocalCluster) -> u64 {
     let leader = cluster.leader_id().await.expect("leader");
