@@ -124,16 +124,12 @@ impl Drop for NodeAgent {
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
             let _ = self.child.wait();
+            // A killed agent leaves its table: remove it (ours only, by name).
+            let _ = Command::new("nft")
+                .args(["delete", "table", "ip", &table_name(self.node)])
+                .stderr(Stdio::null())
+                .status();
         }
-        // A killed agent leaves its table and bridge: remove them (ours only, by name).
-        let _ = Command::new("nft")
-            .args(["delete", "table", "ip", &table_name(self.node)])
-            .stderr(Stdio::null())
-            .status();
-        let _ = Command::new("ip")
-            .args(["link", "delete", &bridge_name(self.node)])
-            .stderr(Stdio::null())
-            .status();
     }
 }
 
@@ -488,26 +484,42 @@ async fn cluster_ip_and_node_port_services_balance_over_pods_on_two_agents() {
         remaining,
         "node a's table alone still serves"
     );
-    for name in ["web-a", "web-b1", "web-b2"] {
-        let _ = delete(&cluster, 3, "pods", "default", name).await;
-    }
+    // Node b's agent comes back (adopting its pods, its table again), so that every pod is
+    // removed by its agent before the agents stop: no container outlives the test.
+    agents[1] = NodeAgent::start(&cluster, NODES[1], &registry);
     wait_until(
         Duration::from_secs(30),
-        "web-a removed",
-        async || match get(&cluster, 2, "pods", "default", "web-a").await {
-            Err(s) if reason(&s) == "NotFound" => Ok(()),
-            _ => anyhow::bail!("still there"),
-        },
+        format!("{}'s table again", NODES[1]),
+        async || nft_table(NODES[1]).ok_or_else(|| anyhow::anyhow!("no table yet")),
     )
     .await
-    .expect("web-a removed by its agent");
+    .expect("table back");
+    for name in ["web-a", "web-b1", "web-b2", "client"] {
+        let _ = delete(&cluster, 3, "pods", "default", name).await;
+    }
+    for name in ["web-a", "web-b1", "web-b2", "client"] {
+        wait_until(
+            Duration::from_secs(30),
+            format!("{name} removed by its agent"),
+            async || match get(&cluster, 2, "pods", "default", name).await {
+                Err(s) if reason(&s) == "NotFound" => Ok(()),
+                _ => anyhow::bail!("still there"),
+            },
+        )
+        .await
+        .expect("pod removed by its agent");
+    }
+    agents[1].stop().await;
     agents[0].stop().await;
-    assert!(
-        nft_table(NODES[0]).is_none(),
-        "{}'s table is gone",
-        NODES[0]
-    );
+    for node in NODES {
+        assert!(nft_table(node).is_none(), "{node}'s table is gone");
+    }
     drop(agents);
+    for node in NODES {
+        let _ = Command::new("ip")
+            .args(["link", "delete", &bridge_name(node)])
+            .status();
+    }
     cluster.teardown();
 }
 
