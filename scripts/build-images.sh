@@ -2,7 +2,7 @@
 # Builds the demo OCI images from Debian's busybox-static without the internet, and serves them
 # from a local registry (Debian's docker-registry on 127.0.0.1) pushed with skopeo:
 #   keel/pause:1  the pod sandbox ("pause") image: a shell that waits until it is signalled
-#   keel/app:1    sh, httpd, sleep, wget and a few more busybox applets
+#   keel/app:1    sh, httpd, sleep, wget, dd, tr and a few more busybox applets
 # Each image is an OCI layout written by hand (one uncompressed tar layer, a config and a manifest
 # named by their sha256 digests) under ${KEEL_STATE_DIR:-$HOME/.cache/keel-node}/images; a layout
 # is rebuilt only when busybox changes, so repeat runs are cheap.
@@ -16,7 +16,7 @@ set -euo pipefail
 STATE="${KEEL_STATE_DIR:-$HOME/.cache/keel-node}"
 IMAGES="$STATE/images"
 BUSYBOX=/bin/busybox
-APPLETS=(sh ash cat echo env hostname httpd id kill ls mkdir ps sleep true false wget)
+APPLETS=(sh ash cat dd echo env head hostname httpd id kill ls mkdir ps sleep tr true false wget)
 mkdir -p "$IMAGES"
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -35,7 +35,7 @@ build_image() {
   local name=$1 entrypoint=$2 cmd=$3
   local layout="$IMAGES/$name"
   local stamp
-  stamp="$(sha "$BUSYBOX") $entrypoint $cmd v1"
+  stamp="$(sha "$BUSYBOX") ${APPLETS[*]} $entrypoint $cmd v1"
   if [ -f "$layout/.stamp" ] && [ "$(cat "$layout/.stamp")" = "$stamp" ]; then
     return
   fi

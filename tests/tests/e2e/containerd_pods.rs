@@ -4,7 +4,8 @@
 //! own supervised containerd runs a bound pod — busybox httpd from the local registry — to
 //! Running/Ready with a pod IP from its node's CIDR; the pod serves HTTP on its pod IP and on its
 //! hostPort on 127.0.0.1; a crashing container shows CrashLoopBackOff with its exit code and
-//! restart count; a missing image shows ErrImagePull with the registry's reason; a SIGKILLed and
+//! restart count; a missing image shows ErrImagePull with the registry's reason; a container
+//! growing past its memory limit is OOMKilled (137) and its pod Failed; a SIGKILLed and
 //! restarted agent adopts the running pod (same container, no restart); deleting the pods removes
 //! their sandboxes (checked through CRI ListPodSandbox); stopping the agent stops its containerd.
 //! Everything started here is stopped by pid.
@@ -167,7 +168,12 @@ async fn pods_run_on_the_agents_own_containerd_through_cri() {
     );
     // Phase 1: packages, images, a local registry.
     run_script("install-node-deps.sh", &[]);
-    let cluster = cell(ClusterOptions::default()).await;
+    // A pod CIDR range of its own: containerd tests may run side by side on this host.
+    let cluster = cell(ClusterOptions {
+        extra_args: vec!["--cluster-cidr".into(), "10.246.0.0/16".into()],
+        ..Default::default()
+    })
+    .await;
     let registry_port = free_port();
     let registry = format!("127.0.0.1:{registry_port}");
     let _registry = start_registry(&cluster.root().join("registry"), registry_port);
@@ -302,6 +308,25 @@ async fn pods_run_on_the_agents_own_containerd_through_cri() {
     )
     .await
     .expect("crash loops");
+    // A memory limit is enforced: the shell that grows past it is OOMKilled (137).
+    let oom = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "oom"},
+        "spec": {"nodeName": NODE, "restartPolicy": "Never", "containers": [{
+            "name": "c", "image": app, "command": ["sh", "-c",
+                "x=$(dd if=/dev/zero bs=1M count=64 2>/dev/null | tr '\\000' x); echo survived ${#x}"],
+            "resources": {"limits": {"memory": "16Mi"}}}]}});
+    let oom_uid = uid_of(&create(&cluster, 1, &oom).await.expect("oom pod"));
+    wait_until(Duration::from_secs(30), "oom OOMKilled", async || {
+        let p = get(&cluster, 3, "pods", "default", "oom").await?;
+        let t = &p["status"]["containerStatuses"][0]["state"]["terminated"];
+        anyhow::ensure!(
+            t["reason"] == "OOMKilled" && t["exitCode"] == 137 && p["status"]["phase"] == "Failed",
+            "status now: {}",
+            p["status"]
+        );
+        Ok(())
+    })
+    .await
+    .expect("the memory limit is enforced");
     let restarts_before = looping["status"]["containerStatuses"][0]["restartCount"]
         .as_i64()
         .unwrap();
@@ -395,12 +420,12 @@ async fn pods_run_on_the_agents_own_containerd_through_cri() {
     );
 
     // Phase 7: deleting the pods stops them and removes their sandboxes.
-    for name in ["web", "crash", "missing"] {
+    for name in ["web", "crash", "missing", "oom"] {
         delete(&cluster, 1, "pods", "default", name)
             .await
             .expect("delete");
     }
-    for name in ["web", "crash", "missing"] {
+    for name in ["web", "crash", "missing", "oom"] {
         wait_until(
             Duration::from_secs(30),
             format!("{name} removed by its agent"),
@@ -412,9 +437,20 @@ async fn pods_run_on_the_agents_own_containerd_through_cri() {
         .await
         .expect("pod removed");
     }
-    for u in [&uid, &crash_uid, &missing_uid] {
-        let left = sandboxes_of(&cri, u).await;
-        assert!(left.is_empty(), "pod {u}: the sandbox is gone: {left:?}");
+    // A terminal pod (oom) is deleted at once, while its agent may still be removing the
+    // sandbox: wait for that too.
+    for u in [&uid, &crash_uid, &missing_uid, &oom_uid] {
+        wait_until(
+            Duration::from_secs(15),
+            format!("pod {u}: the sandbox is gone"),
+            async || {
+                let left = sandboxes_of(&cri, u).await;
+                anyhow::ensure!(left.is_empty(), "left: {left:?}");
+                Ok(())
+            },
+        )
+        .await
+        .expect("sandbox removed");
     }
     assert!(
         http_get(&format!("{pod_ip}:8080")).await.is_err(),

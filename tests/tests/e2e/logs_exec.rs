@@ -133,7 +133,12 @@ async fn keelctl_logs_and_exec_reach_the_pods_agent() {
     );
     // Phase 1: packages, a cell, images in a local registry, one agent on its own containerd.
     run_script("install-node-deps.sh", &[]);
-    let cluster = cell(ClusterOptions::default()).await;
+    // A pod CIDR range of its own: containerd tests may run side by side on this host.
+    let cluster = cell(ClusterOptions {
+        extra_args: vec!["--cluster-cidr".into(), "10.248.0.0/16".into()],
+        ..Default::default()
+    })
+    .await;
     let port = free_port();
     let registry = format!("127.0.0.1:{port}");
     let _registry = registry_with_images(&cluster.root().join("registry"), port).await;

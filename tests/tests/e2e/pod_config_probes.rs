@@ -259,7 +259,12 @@ async fn env_volumes_and_probes_on_containerd() {
     );
     // Phase 1: packages, a cell, the registry with images, one agent with its containerd.
     run_script("install-node-deps.sh", &[]);
-    let cluster = cell(ClusterOptions::default()).await;
+    // A pod CIDR range of its own: containerd tests may run side by side on this host.
+    let cluster = cell(ClusterOptions {
+        extra_args: vec!["--cluster-cidr".into(), "10.247.0.0/16".into()],
+        ..Default::default()
+    })
+    .await;
     let registry_port = free_port();
     let registry = format!("127.0.0.1:{registry_port}");
     let _registry = registry_with_images(&cluster.root().join("registry"), registry_port).await;
