@@ -7,6 +7,7 @@ pub mod api;
 pub mod cli;
 pub mod controllers;
 pub mod leader;
+pub mod metrics;
 pub mod nodes;
 pub mod objects;
 pub mod raft;

@@ -102,7 +102,7 @@ impl ClusterService {
 
     /// The partition table this replica reads, the registered nodes it owns by it and how many
     /// of those reported here in the last two seconds.
-    fn partition_info(&self) -> (String, u32, u32) {
+    pub fn partition_info(&self) -> (String, u32, u32) {
         use crate::objects::{list_prefix, KindId, ObjectKey, RegistryTable};
         let Some(table) = crate::nodes::ownership::load(&self.registry) else {
             return (String::new(), 0, 0);

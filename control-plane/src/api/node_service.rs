@@ -66,6 +66,7 @@ impl NodePlane for NodeService {
             ));
         }
         let s = req.into_inner();
+        crate::metrics::global().node_summaries_received.inc();
         let outcome = self.liveness.apply_summary(
             s.replica_id,
             s.seq,
@@ -91,6 +92,7 @@ impl NodePlane for NodeService {
         tokio::spawn(async move {
             while let Some(report) = reports.next().await {
                 let Ok(r) = report else { return };
+                crate::metrics::global().node_reports_received.inc();
                 let ack = if let Some(redirect) = owner_redirect(&registry, &r.node_name) {
                     Ok(pb::ReportAck {
                         written: 0,

@@ -145,6 +145,10 @@ async fn round(
 ) -> Result<(), super::ReconcileError> {
     let started = Instant::now();
     let pods = ctx.informers.pods.list();
+    let metrics = crate::metrics::global();
+    metrics
+        .scheduler_pending_pods
+        .set(pods.iter().filter(|p| is_pending(p)).count() as i64);
     let mut pending: Vec<&Arc<Pod>> = pods
         .iter()
         .filter(|p| is_pending(p))
@@ -230,6 +234,10 @@ async fn round(
         parked.retain(|uid, _| live.contains(uid.as_str()));
     }
     let failed = ctx.write_each(writes, BINDINGS_PER_BATCH).await?;
+    // A failed write may have been a binding: count only what surely committed.
+    metrics
+        .scheduler_pods_bound
+        .inc_by(bindings.saturating_sub(failed.len()) as u64);
     for e in &failed {
         tracing::warn!(error = %e, "a scheduling write failed; the next round retries");
     }

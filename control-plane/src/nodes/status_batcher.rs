@@ -31,6 +31,7 @@ impl StatusBatcher {
 
     /// Queues `write` for the object at `key` whose new status is `status`.
     pub fn submit(&self, key: String, status: &serde_json::Value, write: BatchWrite) {
+        crate::metrics::global().node_status_queued.inc();
         let _ = self.tx.send((key, content_hash(status), write));
     }
 }
@@ -88,6 +89,9 @@ async fn run(
                 }
             }
         }
+        let metrics = crate::metrics::global();
+        metrics.node_status_batch_size.observe(writes.len() as f64);
+        metrics.node_status_forwarded.inc_by(written.len() as u64);
         tracing::trace!(
             objects = writes.len(),
             written = written.len(),

@@ -62,6 +62,7 @@ pub async fn run(registry: Registry, liveness: NodeLiveness) {
         };
         match tokio::time::timeout(SUMMARY_INTERVAL, sent).await {
             Ok(Ok(ack)) => {
+                crate::metrics::global().node_summaries_sent.inc();
                 liveness.leader_contact();
                 if ack.get_ref().need_full {
                     builder.resync();

@@ -115,7 +115,11 @@ fn run_flusher(db: Weak<DB>, rx: mpsc::Receiver<IOFlushed<TypeConfig>>, stats: A
         }
         let outcome = match db.upgrade() {
             Some(db) => {
+                let started = std::time::Instant::now();
                 let _ = sync_or_die(&db);
+                crate::metrics::global()
+                    .raft_log_fsync_seconds
+                    .observe(started.elapsed().as_secs_f64());
                 stats.fsyncs.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
@@ -236,9 +240,16 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
     {
         let cf = cf(&self.db, CF_RAFT_LOG)?;
         let mut batch = WriteBatch::default();
+        let (mut count, mut bytes) = (0u64, 0u64);
         for entry in entries {
-            batch.put_cf(cf, index_key(entry.index()), encode(&entry)?);
+            let value = encode(&entry)?;
+            count += 1;
+            bytes += value.len() as u64;
+            batch.put_cf(cf, index_key(entry.index()), value);
         }
+        let metrics = crate::metrics::global();
+        metrics.raft_log_entries_appended.inc_by(count);
+        metrics.raft_log_bytes_appended.inc_by(bytes);
         // Written (readable) now; durable when the flusher's fsync covering it completes.
         let mut opts = WriteOptions::default();
         opts.set_sync(false);

@@ -83,6 +83,10 @@ pub struct ServerArgs {
     /// node-lifecycle, partitioner (publishes which replica owns which node).
     #[arg(long, default_value = "*")]
     pub controllers: crate::leader::ControllerSet,
+    /// Serve `/metrics` (Prometheus text), `/healthz` and `/readyz` over plain HTTP on this
+    /// address (default: not served).
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServerArgs {

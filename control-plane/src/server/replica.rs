@@ -108,7 +108,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         registry: registry.clone(),
     };
     let liveness = crate::nodes::NodeLiveness::new();
-    let cluster = ClusterService {
+    let cluster = Arc::new(ClusterService {
         id: args.id,
         addr: args.advertised(),
         raft: raft.clone(),
@@ -119,7 +119,22 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         export_dir: args.data_dir.join("exports"),
         registry: registry.clone(),
         liveness: liveness.clone(),
-    };
+    });
+    if let Some(addr) = args.metrics_listen {
+        let sampled = cluster.clone();
+        let endpoint = crate::metrics::http::Endpoint {
+            raft: raft.clone(),
+            sample_nodes: Arc::new(move |m| {
+                let (_, owned, reporting) = sampled.partition_info();
+                m.node_nodes_owned.set(owned.into());
+                m.node_agents_reporting.set(reporting.into());
+            }),
+        };
+        let bound = crate::metrics::http::serve(addr, endpoint)
+            .await
+            .with_context(|| format!("binding --metrics-listen {addr}"))?;
+        tracing::info!(%bound, "serving /metrics, /healthz, /readyz");
+    }
     let node_plane = NodeService {
         registry: registry.clone(),
         liveness: liveness.clone(),
@@ -162,7 +177,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 .max_encoding_message_size(MAX_MESSAGE),
         )
         .add_service(
-            ClusterServer::new(cluster)
+            ClusterServer::from_arc(cluster)
                 .max_decoding_message_size(MAX_MESSAGE)
                 .max_encoding_message_size(MAX_MESSAGE),
         )
