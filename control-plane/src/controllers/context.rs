@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +34,8 @@ pub struct Informers {
     pub endpoints: Informer<Endpoints>,
     pub daemonsets: Informer<DaemonSet>,
     pub jobs: Informer<Job>,
+    pub statefulsets: Informer<StatefulSet>,
+    pub cronjobs: Informer<CronJob>,
 }
 
 impl Informers {
@@ -42,7 +44,18 @@ impl Informers {
         registry: &Registry,
         token: &CancellationToken,
     ) -> Result<Informers, RegistryError> {
-        let (pods, nodes, replicasets, deployments, services, endpoints, daemonsets, jobs) = tokio::try_join!(
+        let (
+            pods,
+            nodes,
+            replicasets,
+            deployments,
+            services,
+            endpoints,
+            daemonsets,
+            jobs,
+            statefulsets,
+            cronjobs,
+        ) = tokio::try_join!(
             Informer::start(registry, KindId::Pod, token.clone()),
             Informer::start(registry, KindId::Node, token.clone()),
             Informer::start(registry, KindId::ReplicaSet, token.clone()),
@@ -51,6 +64,8 @@ impl Informers {
             Informer::start(registry, KindId::Endpoints, token.clone()),
             Informer::start(registry, KindId::DaemonSet, token.clone()),
             Informer::start(registry, KindId::Job, token.clone()),
+            Informer::start(registry, KindId::StatefulSet, token.clone()),
+            Informer::start(registry, KindId::CronJob, token.clone()),
         )?;
         Ok(Informers {
             pods,
@@ -61,6 +76,8 @@ impl Informers {
             endpoints,
             daemonsets,
             jobs,
+            statefulsets,
+            cronjobs,
         })
     }
 
@@ -98,6 +115,16 @@ impl Informers {
                     .await
             }
             KindId::Job => self.jobs.wait_for_revision(revision, READ_YOUR_WRITE).await,
+            KindId::StatefulSet => {
+                self.statefulsets
+                    .wait_for_revision(revision, READ_YOUR_WRITE)
+                    .await
+            }
+            KindId::CronJob => {
+                self.cronjobs
+                    .wait_for_revision(revision, READ_YOUR_WRITE)
+                    .await
+            }
             _ => true,
         };
         if !reached {

@@ -1,5 +1,5 @@
 //! The garbage collector, over the kinds the brain caches (Deployments, ReplicaSets, DaemonSets,
-//! Jobs, Pods):
+//! StatefulSets, Jobs, CronJobs, Pods):
 //! - background: a dependent whose every owner (by uid, among the cached kinds) is gone is
 //!   deleted;
 //! - foreground: an owner marked with the `foregroundDeletion` finalizer has its dependents
@@ -8,7 +8,7 @@
 //! - orphan: an owner marked with the `orphan` finalizer has its ownerReference removed from
 //!   every dependent, then loses the finalizer.
 //!
-//! Owners of kinds the brain does not cache (StatefulSet, CronJob, ...) are never judged: a
+//! Owners of kinds the brain does not cache (ControllerRevision, custom kinds, ...) are never judged: a
 //! dependent of such an owner is left alone. Before deleting a dependent as orphaned, the
 //! owner's absence is confirmed on the store itself, not just on a cache that may lag.
 //!
@@ -56,7 +56,9 @@ fn kind_of(reference: &OwnerReference) -> Option<KindId> {
         ("apps/v1", "Deployment") => Some(KindId::Deployment),
         ("apps/v1", "ReplicaSet") => Some(KindId::ReplicaSet),
         ("apps/v1", "DaemonSet") => Some(KindId::DaemonSet),
+        ("apps/v1", "StatefulSet") => Some(KindId::StatefulSet),
         ("batch/v1", "Job") => Some(KindId::Job),
+        ("batch/v1", "CronJob") => Some(KindId::CronJob),
         ("v1", "Pod") => Some(KindId::Pod),
         _ => None,
     }
@@ -202,7 +204,13 @@ fn items(ctx: &ControllerContext) -> Vec<Item> {
         ctx.informers.replicasets.list(),
     );
     push(&mut out, KindId::DaemonSet, ctx.informers.daemonsets.list());
+    push(
+        &mut out,
+        KindId::StatefulSet,
+        ctx.informers.statefulsets.list(),
+    );
     push(&mut out, KindId::Job, ctx.informers.jobs.list());
+    push(&mut out, KindId::CronJob, ctx.informers.cronjobs.list());
     push(&mut out, KindId::Pod, ctx.informers.pods.list());
     out
 }
@@ -233,6 +241,18 @@ pub async fn run(ctx: ControllerContext, resync: Duration) {
         });
         let w = wake.clone();
         ctx.informers.jobs.on_change(move |c| match c {
+            InformerEvent::Deleted(_) => w.notify_one(),
+            InformerEvent::Applied { new, .. } if interesting(&new.metadata) => w.notify_one(),
+            _ => {}
+        });
+        let w = wake.clone();
+        ctx.informers.statefulsets.on_change(move |c| match c {
+            InformerEvent::Deleted(_) => w.notify_one(),
+            InformerEvent::Applied { new, .. } if interesting(&new.metadata) => w.notify_one(),
+            _ => {}
+        });
+        let w = wake.clone();
+        ctx.informers.cronjobs.on_change(move |c| match c {
             InformerEvent::Deleted(_) => w.notify_one(),
             InformerEvent::Applied { new, .. } if interesting(&new.metadata) => w.notify_one(),
             _ => {}
@@ -327,11 +347,17 @@ mod tests {
         let foreign = item(
             KindId::Pod,
             "p3",
+            &[("example.com/v1", "Widget", "gone")],
+            json!({}),
+        );
+        let of_a_gone_set = item(
+            KindId::Pod,
+            "p4",
             &[("apps/v1", "StatefulSet", "gone")],
             json!({}),
         );
-        let c = plan_collection(&[rs, kept, orphan, foreign]);
-        assert_eq!(names(&c), vec!["p2"]);
+        let c = plan_collection(&[rs, kept, orphan, foreign, of_a_gone_set]);
+        assert_eq!(names(&c), vec!["p2", "p4"]);
     }
 
     #[test]

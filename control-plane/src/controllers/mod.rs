@@ -4,6 +4,9 @@
 //! code, and writes back through the registry fenced by the Raft term it runs in.
 
 pub mod context;
+pub mod cron_schedule;
+pub mod cronjob;
+pub mod cronjob_plan;
 pub mod daemonset;
 mod daemonset_plan;
 pub mod deployment;
@@ -17,6 +20,8 @@ pub mod node_lifecycle;
 mod reconciler;
 pub mod replicaset;
 pub mod scheduling_loop;
+pub mod statefulset;
+pub mod statefulset_plan;
 mod work_queue;
 
 pub use context::{ControllerContext, Informers, Write};

@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::controller_set::ControllerSet;
 use crate::controllers::{
-    daemonset, deployment, endpoints, garbage_collector, job, node_lifecycle, replicaset,
-    scheduling_loop, ControllerContext, Informers,
+    cronjob, daemonset, deployment, endpoints, garbage_collector, job, node_lifecycle, replicaset,
+    scheduling_loop, statefulset, ControllerContext, Informers,
 };
 use crate::nodes::NodeLiveness;
 use crate::registry::{Registry, RegistryError};
@@ -84,6 +84,12 @@ pub async fn run(
     }
     if on("job") {
         tasks.spawn(job::run(ctx.clone(), config.resync));
+    }
+    if on("statefulset") {
+        tasks.spawn(statefulset::run(ctx.clone(), config.resync));
+    }
+    if on("cronjob") {
+        tasks.spawn(cronjob::run(ctx.clone(), config.resync));
     }
     if on("partitioner") {
         tasks.spawn(super::partitioner::run(ctx.clone()));

@@ -16,6 +16,8 @@ pub const ALL_CONTROLLERS: &[&str] = &[
     "deployment",
     "daemonset",
     "job",
+    "statefulset",
+    "cronjob",
     "node-lifecycle",
     "partitioner",
 ];
