@@ -67,6 +67,7 @@ impl Objects for ObjectsService {
         &self,
         req: Request<pb::CreateRequest>,
     ) -> Result<Response<pb::ObjectResponse>, Status> {
+        let _timer = crate::metrics::time_request("keel.objects.v1.Objects", "Create");
         let r = req.into_inner();
         let out = self
             .registry
@@ -79,6 +80,7 @@ impl Objects for ObjectsService {
         &self,
         req: Request<pb::GetRequest>,
     ) -> Result<Response<pb::ObjectResponse>, Status> {
+        let _timer = crate::metrics::time_request("keel.objects.v1.Objects", "Get");
         let r = req.into_inner();
         let kind = Registry::resource(&r.resource)?;
         let key = Registry::key(kind, &r.namespace, &r.name)?;
@@ -93,6 +95,7 @@ impl Objects for ObjectsService {
         &self,
         req: Request<pb::ListRequest>,
     ) -> Result<Response<pb::ListResponse>, Status> {
+        let _timer = crate::metrics::time_request("keel.objects.v1.Objects", "List");
         let r = req.into_inner();
         let kind = Registry::resource(&r.resource)?;
         let opts = ListOptions {
@@ -122,6 +125,7 @@ impl Objects for ObjectsService {
         &self,
         req: Request<pb::UpdateRequest>,
     ) -> Result<Response<pb::ObjectResponse>, Status> {
+        let _timer = crate::metrics::time_request("keel.objects.v1.Objects", "Update");
         self.update_target(req.into_inner(), WriteTarget::Main)
             .await
     }
@@ -130,6 +134,7 @@ impl Objects for ObjectsService {
         &self,
         req: Request<pb::UpdateRequest>,
     ) -> Result<Response<pb::ObjectResponse>, Status> {
+        let _timer = crate::metrics::time_request("keel.objects.v1.Objects", "UpdateStatus");
         self.update_target(req.into_inner(), WriteTarget::Status)
             .await
     }
@@ -138,6 +143,7 @@ impl Objects for ObjectsService {
         &self,
         req: Request<pb::PatchRequest>,
     ) -> Result<Response<pb::ObjectResponse>, Status> {
+        let _timer = crate::metrics::time_request("keel.objects.v1.Objects", "Patch");
         let r = req.into_inner();
         let kind = Registry::resource(&r.resource)?;
         let key = Registry::key(kind, &r.namespace, &r.name)?;
@@ -164,6 +170,7 @@ impl Objects for ObjectsService {
         &self,
         req: Request<pb::DeleteRequest>,
     ) -> Result<Response<pb::DeleteResponse>, Status> {
+        let _timer = crate::metrics::time_request("keel.objects.v1.Objects", "Delete");
         let r = req.into_inner();
         let (key, request) = delete_request(&r)?;
         let out = self.registry.delete(key, request, r.dry_run).await?;
@@ -177,6 +184,7 @@ impl Objects for ObjectsService {
     type WatchStream = WatchStream;
 
     async fn watch(&self, req: Request<pb::WatchRequest>) -> Result<Response<WatchStream>, Status> {
+        let _timer = crate::metrics::time_request("keel.objects.v1.Objects", "Watch");
         let r = req.into_inner();
         let kind = Registry::resource(&r.resource)?;
         let opts = WatchOptions {
@@ -228,6 +236,7 @@ impl Objects for ObjectsService {
         &self,
         req: Request<pb::BatchRequest>,
     ) -> Result<Response<pb::BatchResponse>, Status> {
+        let _timer = crate::metrics::time_request("keel.objects.v1.Objects", "Batch");
         let r = req.into_inner();
         let mut writes = Vec::with_capacity(r.writes.len());
         for (i, w) in r.writes.into_iter().enumerate() {

@@ -20,7 +20,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 /// Labels of an API request: gRPC service and method.
-pub type MethodLabels = Vec<(&'static str, String)>;
+pub type MethodLabels = Vec<(&'static str, &'static str)>;
 
 /// Every metric a replica exports, registered in one registry.
 pub struct Metrics {
@@ -213,6 +213,30 @@ pub fn global() -> &'static Metrics {
     METRICS.get_or_init(Metrics::new)
 }
 
+/// Observes the time from its creation to its drop in `api_request_seconds{service,method}`;
+/// a handler holds one for its whole body.
+pub struct RequestTimer {
+    labels: MethodLabels,
+    started: std::time::Instant,
+}
+
+/// Starts timing one request of `service`/`method`.
+pub fn time_request(service: &'static str, method: &'static str) -> RequestTimer {
+    RequestTimer {
+        labels: vec![("service", service), ("method", method)],
+        started: std::time::Instant::now(),
+    }
+}
+
+impl Drop for RequestTimer {
+    fn drop(&mut self) {
+        global()
+            .api_request_seconds
+            .get_or_create(&self.labels)
+            .observe(self.started.elapsed().as_secs_f64());
+    }
+}
+
 /// Sets a gauge from an unsigned value (Raft indexes), saturating.
 pub fn set_u64(gauge: &Gauge, value: u64) {
     gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
@@ -231,8 +255,8 @@ mod tests {
         m.raft_log_fsync_seconds.observe(0.002);
         m.api_request_seconds
             .get_or_create(&vec![
-                ("service", "keel.objects.Objects".to_string()),
-                ("method", "Create".to_string()),
+                ("service", "keel.objects.v1.Objects"),
+                ("method", "Create"),
             ])
             .observe(0.01);
         let text = m.render();
@@ -252,11 +276,23 @@ mod tests {
         );
         assert!(
             text.contains(
-                "keel_api_request_seconds_count{service=\"keel.objects.Objects\",method=\"Create\"} 1"
+                "keel_api_request_seconds_count{service=\"keel.objects.v1.Objects\",method=\"Create\"} 1"
             ),
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn a_request_timer_observes_once_when_dropped() {
+        drop(time_request("keel.test.Svc", "Timed"));
+        let text = global().render();
+        assert!(
+            text.contains(
+                "keel_api_request_seconds_count{service=\"keel.test.Svc\",method=\"Timed\"} 1"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
