@@ -1,12 +1,15 @@
 //! Sending the node's and every pod's full status to the cell every report interval over one
-//! `Report` stream; the cell writes only what changed. A broken stream is reopened on the next
-//! replica (also when an answer takes more than two report intervals); a Redirect in an ack
-//! moves the agent to the replica it names (the node's owner).
+//! `Report` stream, and at once (within 200 ms) when any pod's status changed; the cell writes
+//! only what changed. A broken stream is reopened on the next replica (also when an answer
+//! takes more than two report intervals); a Redirect in an ack moves the agent to the replica
+//! it names (the node's owner).
 
+use std::hash::{Hash, Hasher};
 use std::time::{Duration, SystemTime};
 
 use keel_proto::node::node_plane_client::NodePlaneClient;
 use keel_proto::node::{NodeReport, PodReport};
+use tokio::time::Instant;
 
 use crate::cell_client::{CellClient, Redirected};
 use crate::config::AgentArgs;
@@ -72,13 +75,14 @@ async fn stream_reports<R: ContainerRuntime>(
 ) -> anyhow::Result<()> {
     let mut client = NodePlaneClient::new(cell.channel()?);
     let (tx, rx) = tokio::sync::mpsc::channel(2);
-    tx.send(report(args, runtime, started).await).await?;
+    let first = report(args, runtime, started).await;
+    let mut sent_pods = pods_digest(&first);
+    tx.send(first).await?;
     let mut acks = client
         .report(tokio_stream::wrappers::ReceiverStream::new(rx))
         .await?
         .into_inner();
-    let mut ticker = tokio::time::interval(every);
-    ticker.tick().await;
+    let mut next_full = Instant::now() + every;
     // A replica that is paused or cut off never answers: give up on it after two intervals so
     // the agent re-homes within seconds.
     let patience = every * 2 + Duration::from_millis(500);
@@ -95,7 +99,30 @@ async fn stream_reports<R: ContainerRuntime>(
             }
             .into());
         }
-        ticker.tick().await;
-        tx.send(report(args, runtime, started).await).await?;
+        // The next report goes at the interval, or as soon as a pod's status changed.
+        let next = loop {
+            let r = report(args, runtime, started).await;
+            let digest = pods_digest(&r);
+            if digest != sent_pods || Instant::now() >= next_full {
+                sent_pods = digest;
+                break r;
+            }
+            let wait = next_full.saturating_duration_since(Instant::now());
+            tokio::time::sleep(wait.min(CHANGE_POLL)).await;
+        };
+        next_full = Instant::now() + every;
+        tx.send(next).await?;
     }
+}
+
+/// How often the agent looks for pod status changes between full reports.
+const CHANGE_POLL: Duration = Duration::from_millis(200);
+
+/// A digest of every pod's identity and status in `report` (node heartbeats excluded).
+fn pods_digest(report: &NodeReport) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for p in &report.pods {
+        (&p.namespace, &p.name, &p.uid, &p.status).hash(&mut h);
+    }
+    h.finish()
 }

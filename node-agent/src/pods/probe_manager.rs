@@ -6,7 +6,7 @@
 //! the runtime's restart policy and back-off then bring it back. Workers end with their
 //! container: when it is replaced, killed, or its pod goes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -147,7 +147,9 @@ impl ProbeManager {
 
     async fn work(self, req: ProbeRequest, mut probes: ContainerProbes) {
         let since = |t: SystemTime| t.duration_since(req.started_at).unwrap_or_default();
-        let mut failing: BTreeSet<ProbeKind> = BTreeSet::new();
+        // The last failure reported per probe: an event when a probe starts failing or fails
+        // for another reason (the kubelet records every failure and lets events aggregate).
+        let mut failing: BTreeMap<ProbeKind, String> = BTreeMap::new();
         loop {
             let at = since(SystemTime::now());
             for spec in probes.due(at) {
@@ -158,7 +160,8 @@ impl ProbeManager {
                 };
                 let result = run_probe(&spec, &target).await;
                 match &result {
-                    Err(why) if failing.insert(spec.kind) => {
+                    Err(why) if failing.get(&spec.kind) != Some(why) => {
+                        failing.insert(spec.kind, why.clone());
                         tracing::info!(uid = %req.uid, container = %req.container.name, kind = spec.kind.name(), %why, "probe failed");
                         self.event(
                             &req,

@@ -9,11 +9,12 @@ use serde_json::Value;
 
 use crate::kubectl_support::{seed, Keelctl};
 use crate::objects_support::wait_bootstrapped;
-use crate::support::cell;
+use crate::support::api_only_cell;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_kill_between_applies_changes_nothing() {
-    let cluster = cell(ClusterOptions::default()).await;
+    // The object API alone: no controller changes the applied objects behind the test's back.
+    let cluster = api_only_cell(ClusterOptions::default()).await;
     wait_bootstrapped(&cluster).await;
     let k = Keelctl::new(&cluster.addrs().join(","));
     let deploy = seed("seed_nginx_deployment.yaml");

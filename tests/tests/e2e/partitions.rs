@@ -1,8 +1,8 @@
 //! Partitioned node ownership (Borg's link shards) on a real 3-replica cell with 200 hollow
 //! agents in one keel-agent process: the followers own the nodes, balanced and identically on
 //! every replica, every agent reports to its owner, idle healthy nodes add nothing to the Raft
-//! log, and when an owner is killed its agents re-home within 5 s without any node turning
-//! NotReady.
+//! log, a pod's status reaches a watcher on another replica within a second, and when an owner
+//! is killed its agents re-home within 5 s without any node turning NotReady.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,7 @@ use keel_proto::objects as pb;
 use serde_json::Value;
 
 use crate::agent_support::spawn_agent;
-use crate::objects_support::{list, wait_bootstrapped};
+use crate::objects_support::{client, create, list, next_watch_event, wait_bootstrapped};
 use crate::support::cell;
 
 const NODES: usize = 200;
@@ -64,6 +64,11 @@ async fn keys_written_since(cluster: &LocalCluster, via: u64, revision: u64) -> 
             )
         })
         .collect()
+}
+
+/// One of the followers, by turns.
+fn survivor_of(followers: &[u64], i: usize) -> u64 {
+    followers[i % followers.len()]
 }
 
 fn ready(node: &Value) -> &str {
@@ -163,7 +168,46 @@ async fn followers_own_the_nodes_and_agents_rehome_when_an_owner_dies() {
         );
     }
 
-    // Phase 3: kill one owner; its agents re-home to the other follower within 5 s, and no node
+    // Phase 3: a pod's status change on an agent reaches a watcher on another replica (the
+    // leader, which owns no node) quickly: create → bound pod Running seen by the watch.
+    let mut latencies = Vec::new();
+    for i in 0..5 {
+        let name = format!("lat-{i}");
+        let mut watch = client(&cluster, leader)
+            .watch(pb::WatchRequest {
+                resource: "pods".into(),
+                namespace: "default".into(),
+                field_selector: format!("metadata.name={name}"),
+                ..Default::default()
+            })
+            .await
+            .expect("watch")
+            .into_inner();
+        let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name},
+            "spec": {"nodeName": format!("hollow-{}", i * 37),
+                "containers": [{"name": "c", "image": "app:1"}]}});
+        create(&cluster, survivor_of(&followers, i), &pod)
+            .await
+            .expect("create");
+        let created = Instant::now();
+        loop {
+            let (_, obj) = next_watch_event(&mut watch).await.expect("watch event");
+            if obj["status"]["phase"] == "Running" {
+                break;
+            }
+        }
+        latencies.push(created.elapsed());
+    }
+    latencies.sort();
+    println!("pod created → Running seen on the leader: {latencies:?}");
+    assert!(
+        latencies[2] <= Duration::from_secs(1),
+        "median create → Running on another replica {:?} > 1 s: {latencies:?}",
+        latencies[2]
+    );
+
+    // Phase 4: kill one owner; its agents re-home to the other follower within 5 s, and no node
     // is marked NotReady because of it.
     let victim = followers[0];
     let survivor = followers[1];

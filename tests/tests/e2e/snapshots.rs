@@ -6,7 +6,7 @@ use std::time::Duration;
 use keel_chaos::{wait_until, ClusterOptions};
 use keel_proto::cluster as cpb;
 
-use crate::support::{cell, get, put, value_of};
+use crate::support::{api_only_cell, cell, get, put, value_of};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_restarted_after_the_log_was_purged_catches_up_by_snapshot() {
@@ -83,7 +83,9 @@ async fn a_saved_snapshot_restores_a_new_cell_with_the_same_data() {
 
     // Phase 1: a cell with data; an operator saves a snapshot.
     let (revision, hash) = {
-        let source = cell(ClusterOptions::default()).await;
+        // Store-level data only: no leader brain writing objects of its own (such as the node
+        // partition table) into either cell.
+        let source = api_only_cell(ClusterOptions::default()).await;
         let follower = crate::support::follower(&source).await;
         for i in 0..20 {
             put(&source, follower, &format!("/r/{i}"), &format!("v{i}"))
@@ -109,7 +111,7 @@ async fn a_saved_snapshot_restores_a_new_cell_with_the_same_data() {
     };
 
     // Phase 2: a new cell restored from it holds the same keys, revision and state hash.
-    let restored = cell(ClusterOptions {
+    let restored = api_only_cell(ClusterOptions {
         extra_args: vec!["--restore".into(), file.display().to_string()],
         ..Default::default()
     })
