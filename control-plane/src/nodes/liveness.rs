@@ -185,18 +185,6 @@ impl NodeLiveness {
             .leader_contact
             .is_some_and(|at| at.elapsed() < within)
     }
-
-    /// Per owner: nodes alive and silent in its latest summaries, and how long ago it sent one.
-    pub fn partitions(&self) -> Vec<(NodeId, usize, usize, Duration)> {
-        let inner = self.lock();
-        let mut out: Vec<_> = inner
-            .partitions
-            .iter()
-            .map(|(id, v)| (*id, v.alive.len(), v.silent.len(), v.last_summary.elapsed()))
-            .collect();
-        out.sort_unstable_by_key(|p| p.0);
-        out
-    }
 }
 
 #[cfg(test)]
