@@ -25,7 +25,9 @@ use super::cri_spec::{
     container_config, pod_identity, sandbox_config, LABEL_CONTAINER_NAME, LABEL_MANAGED_BY,
     LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, MANAGED_BY,
 };
+use super::cri_stats::CriStats;
 use super::cri_status::{container_state, from_nanos};
+use super::usage::UsageSummary;
 use super::{ContainerRuntime, PodState, RuntimeError};
 use crate::pods::cluster_api::ClusterApi;
 use crate::pods::env::PodFields;
@@ -54,6 +56,8 @@ pub struct CriRuntime {
     snapshots: Arc<Mutex<BTreeMap<String, PodState>>>,
     /// Objects, volumes and probes.
     setup: PodSetup,
+    /// Resource usage (keeps the last reading for CPU rates).
+    stats: CriStats,
 }
 
 impl CriRuntime {
@@ -66,6 +70,7 @@ impl CriRuntime {
     ) -> Result<CriRuntime, RuntimeError> {
         let setup = PodSetup::new(cri.clone(), api, opts.volume_root.clone());
         let rt = CriRuntime {
+            stats: CriStats::new(cri.clone()),
             cri,
             opts: Arc::new(opts),
             pods: Arc::default(),
@@ -582,6 +587,10 @@ impl ContainerRuntime for CriRuntime {
             .lock()
             .map(|s| s.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    async fn stats(&self) -> Result<UsageSummary, RuntimeError> {
+        self.stats.summary().await
     }
 }
 

@@ -6,7 +6,9 @@
 //!   30 s, shown as CrashLoopBackOff while waiting);
 //! - `fake.keel.dev/not-ready: "true"` — containers run but never become ready;
 //! - `fake.keel.dev/start-error: "MSG"` — containers stay Waiting with reason
-//!   CreateContainerError and message MSG.
+//!   CreateContainerError and message MSG;
+//! - `fake.keel.dev/cpu-millicores: "N"` and `fake.keel.dev/memory-bytes: "B"` — what each
+//!   running container reports as its usage in `stats` (default 0); the node's usage is the sum.
 //!
 //! State is computed from the clock on every `list`, so a fake pod costs nothing between reports.
 
@@ -18,12 +20,15 @@ use std::time::{Duration, SystemTime};
 use k8s_openapi::api::core::v1::Pod;
 
 use super::restart_backoff::restart_backoff as backoff;
+use super::usage::{ContainerUsage, PodUsage, Usage, UsageSummary};
 use super::{ContainerRuntime, ContainerState, ContainerStatus, PodState, RuntimeError};
 
 const EXIT_AFTER: &str = "fake.keel.dev/exit-after-seconds";
 const EXIT_CODE: &str = "fake.keel.dev/exit-code";
 const NOT_READY: &str = "fake.keel.dev/not-ready";
 const START_ERROR: &str = "fake.keel.dev/start-error";
+const CPU_MILLICORES: &str = "fake.keel.dev/cpu-millicores";
+const MEMORY_BYTES: &str = "fake.keel.dev/memory-bytes";
 
 #[derive(Debug, Clone)]
 struct Script {
@@ -32,6 +37,8 @@ struct Script {
     ready: bool,
     start_error: Option<String>,
     restart_policy: String,
+    /// Each running container's scripted usage.
+    usage: Usage,
 }
 
 #[derive(Debug, Clone)]
@@ -79,7 +86,33 @@ fn script(pod: &Pod) -> Script {
             .as_ref()
             .and_then(|s| s.restart_policy.clone())
             .unwrap_or_else(|| "Always".into()),
+        usage: Usage {
+            cpu_nano_cores: annotation(pod, CPU_MILLICORES)
+                .and_then(|s| s.parse::<u64>().ok())
+                .map_or(0, |m| m.saturating_mul(1_000_000)),
+            memory_working_set_bytes: annotation(pod, MEMORY_BYTES)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+        },
     }
+}
+
+/// The scripted usage of `pod`'s running containers `now`; `None` when none runs.
+fn pod_usage(pod: &FakePod, uid: &str, now: SystemTime) -> Option<PodUsage> {
+    let containers: Vec<ContainerUsage> = (0..pod.containers.len())
+        .map(|i| container_status(pod, uid, i, now))
+        .filter(|c| matches!(c.state, ContainerState::Running { .. }))
+        .map(|c| ContainerUsage {
+            name: c.name,
+            usage: pod.script.usage,
+        })
+        .collect();
+    (!containers.is_empty()).then(|| PodUsage {
+        uid: uid.to_string(),
+        namespace: pod.namespace.clone(),
+        name: pod.name.clone(),
+        containers,
+    })
 }
 
 /// A container's status `now`, replaying its scripted life since the pod started.
@@ -221,6 +254,29 @@ impl ContainerRuntime for FakeRuntime {
             })
             .collect()
     }
+
+    async fn stats(&self) -> Result<UsageSummary, RuntimeError> {
+        let now = SystemTime::now();
+        let pods: Vec<PodUsage> = self
+            .pods
+            .lock()
+            .map_err(|_| RuntimeError::Pod(String::new(), "runtime state poisoned".into()))?
+            .iter()
+            .filter_map(|(uid, p)| pod_usage(p, uid, now))
+            .collect();
+        let mut node = Usage::default();
+        for c in pods.iter().flat_map(|p| &p.containers) {
+            node.cpu_nano_cores = node.cpu_nano_cores.saturating_add(c.usage.cpu_nano_cores);
+            node.memory_working_set_bytes = node
+                .memory_working_set_bytes
+                .saturating_add(c.usage.memory_working_set_bytes);
+        }
+        Ok(UsageSummary {
+            node,
+            pods,
+            window: Duration::ZERO,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -306,5 +362,46 @@ mod tests {
         assert!(
             matches!(&s.state, ContainerState::Waiting { reason, message } if reason == "CreateContainerError" && message == "no such image")
         );
+    }
+
+    #[test]
+    fn running_containers_report_their_scripted_usage() {
+        let p = fake(
+            &[(CPU_MILLICORES, "250"), (MEMORY_BYTES, "1048576")],
+            "Always",
+        );
+        let u = pod_usage(&p, "u", at(5.0)).expect("running");
+        assert_eq!(u.containers.len(), 1);
+        assert_eq!(
+            u.containers[0].usage,
+            Usage {
+                cpu_nano_cores: 250_000_000,
+                memory_working_set_bytes: 1_048_576
+            }
+        );
+        let done = fake(&[(CPU_MILLICORES, "250"), (EXIT_AFTER, "1")], "Never");
+        assert_eq!(pod_usage(&done, "u", at(5.0)), None);
+        let unscripted = pod_usage(&fake(&[], "Always"), "u", at(5.0)).expect("running");
+        assert_eq!(unscripted.containers[0].usage, Usage::default());
+    }
+
+    #[tokio::test]
+    async fn the_node_reports_the_sum_of_its_pods() {
+        let rt = FakeRuntime::new();
+        for (uid, cpu) in [("a", "100"), ("b", "300")] {
+            let pod: Pod = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": uid, "namespace": "d", "uid": uid,
+                    "annotations": {CPU_MILLICORES: cpu, MEMORY_BYTES: "10"}},
+                "spec": {"containers": [{"name": "c", "image": "i"}, {"name": "s", "image": "i"}]}
+            }))
+            .expect("pod");
+            rt.start_pod(&pod, Some(Ipv4Addr::LOCALHOST))
+                .await
+                .expect("started");
+        }
+        let s = rt.stats().await.expect("stats");
+        assert_eq!(s.pods.len(), 2);
+        assert_eq!(s.node.cpu_nano_cores, 2 * 400_000_000);
+        assert_eq!(s.node.memory_working_set_bytes, 40);
     }
 }

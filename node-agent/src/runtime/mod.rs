@@ -1,7 +1,7 @@
 //! `ContainerRuntime`: what the agent needs from a container runtime — start a pod, stop it,
 //! and report the state of its containers. The kubelet's CRI calls map onto it one to one
 //! (RunPodSandbox + CreateContainer/StartContainer; StopContainer/StopPodSandbox/Remove*;
-//! ListContainers/ContainerStatus). Runtimes: `fake` (in memory) and `cri` (containerd or any
+//! ListContainers/ContainerStatus; ListContainerStats for `stats`). Runtimes: `fake` (in memory) and `cri` (containerd or any
 //! CRI runtime over a unix socket).
 
 pub mod cri;
@@ -9,9 +9,12 @@ pub mod cri_client;
 pub mod cri_pod;
 pub mod cri_pod_setup;
 pub mod cri_spec;
+pub mod cri_stats;
 pub mod cri_status;
 pub mod fake;
+pub mod node_usage;
 pub mod restart_backoff;
+pub mod usage;
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime};
@@ -109,4 +112,9 @@ pub trait ContainerRuntime: Clone + Send + Sync + 'static {
 
     /// Every pod the runtime holds.
     fn list(&self) -> impl std::future::Future<Output = Vec<PodState>> + Send;
+
+    /// CPU and memory of the node and of its pods' running containers (see [`usage`]).
+    fn stats(
+        &self,
+    ) -> impl std::future::Future<Output = Result<usage::UsageSummary, RuntimeError>> + Send;
 }
