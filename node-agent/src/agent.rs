@@ -36,6 +36,8 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         let mut one = args.clone();
         one.node_name = format!("{}-{i}", args.node_name);
         one.hollow_nodes = 1;
+        // Each hollow node serves its usage on a port of its own.
+        one.agent_port = 0;
         nodes.spawn(run_node(one));
     }
     while let Some(done) = nodes.join_next().await {
@@ -47,16 +49,10 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
 /// Runs one node's agent until the process exits.
 async fn run_node(mut args: AgentArgs) -> anyhow::Result<()> {
     // The agent's own API listens before the node registers, so the Node carries its port.
-    let api_listener = match args.runtime {
-        RuntimeKind::Cri => {
-            let l = TcpListener::bind((args.node_ip.as_str(), args.agent_port))
-                .await
-                .with_context(|| format!("binding {}:{}", args.node_ip, args.agent_port))?;
-            args.agent_port = l.local_addr()?.port();
-            Some(l)
-        }
-        RuntimeKind::Fake => None,
-    };
+    let api_listener = TcpListener::bind((args.node_ip.as_str(), args.agent_port))
+        .await
+        .with_context(|| format!("binding {}:{}", args.node_ip, args.agent_port))?;
+    args.agent_port = api_listener.local_addr()?.port();
     let cell = CellClient::new(args.servers())?;
     let started = SystemTime::now();
     let (node, interval) = register(&cell, &args, started).await;
@@ -68,7 +64,14 @@ async fn run_node(mut args: AgentArgs) -> anyhow::Result<()> {
     tracing::info!(node = %args.node_name, %cidr, replica = %cell.current(), "registered");
     let ips = IpPool::new(&cidr)?;
     match args.runtime {
-        RuntimeKind::Fake => drive(cell, args, FakeRuntime::new(), ips, started, interval).await,
+        RuntimeKind::Fake => {
+            let runtime = FakeRuntime::new();
+            serve_api(
+                api_listener,
+                NodeAgentService::hollow(&args.node_name, runtime.clone()),
+            );
+            drive(cell, args, runtime, ips, started, interval).await
+        }
         RuntimeKind::Cri => {
             // Dropping the supervisor (on return, or when a signal ends `drive`) stops
             // containerd by its pid; its containers live on in their shims.
@@ -78,20 +81,24 @@ async fn run_node(mut args: AgentArgs) -> anyhow::Result<()> {
                 node_name: args.node_name.clone(),
                 volume_root: args.root_dir().join("pod-volumes"),
             };
-            if let Some(listener) = api_listener {
-                let api = NodeAgentService::new(cri.clone(), options.log_root.clone());
-                tracing::info!(port = args.agent_port, "serving logs and exec");
-                tokio::spawn(async move {
-                    if let Err(e) = node_api::serve(listener, api).await {
-                        tracing::error!(error = %e, "the agent API stopped");
-                    }
-                });
-            }
+            let log_root = options.log_root.clone();
             let objects = CellObjects::new(cell.clone(), args.node_name.clone());
-            let runtime = CriRuntime::start(cri, options, Arc::new(objects)).await?;
+            let runtime = CriRuntime::start(cri.clone(), options, Arc::new(objects)).await?;
+            let api = NodeAgentService::new(&args.node_name, runtime.clone(), cri, log_root);
+            serve_api(api_listener, api);
             drive(cell, args, runtime, ips, started, interval).await
         }
     }
+}
+
+/// Serves the agent's own API (logs, exec, usage) on `listener` in the background.
+fn serve_api<R: ContainerRuntime>(listener: TcpListener, api: NodeAgentService<R>) {
+    tracing::info!(port = ?listener.local_addr().ok(), "serving the agent API");
+    tokio::spawn(async move {
+        if let Err(e) = node_api::serve(listener, api).await {
+            tracing::error!(error = %e, "the agent API stopped");
+        }
+    });
 }
 
 /// Follows the node's pods and reports status until a task fails or SIGTERM/SIGINT arrives.

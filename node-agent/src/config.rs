@@ -84,8 +84,9 @@ pub struct AgentArgs {
     /// The address reported as the node's InternalIP.
     #[arg(long, default_value = "127.0.0.1")]
     pub node_ip: String,
-    /// With `--runtime cri`: the port of the agent's own API (logs, exec) on `--node-ip`,
-    /// reported in the Node's status.daemonEndpoints.kubeletEndpoint; 0 picks a free port.
+    /// The port of the agent's own API (logs and exec with `--runtime cri`; resource usage) on
+    /// `--node-ip`, reported in the Node's status.daemonEndpoints.kubeletEndpoint; 0 picks a
+    /// free port (always, for each of `--hollow-nodes`).
     #[arg(long, default_value_t = 0)]
     pub agent_port: u16,
 }

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use serde_json::{json, Map, Value};
 
-use crate::config::{AgentArgs, RuntimeKind};
+use crate::config::AgentArgs;
 use crate::pod_status::rfc3339;
 
 /// The Node as registered.
@@ -56,8 +56,8 @@ pub fn node_status(args: &AgentArgs, started: SystemTime, now: SystemTime) -> Va
             "kubeProxyVersion": "",
         },
     });
-    // Where the agent's own API (logs, exec) listens, as a kubelet reports its port.
-    if args.runtime == RuntimeKind::Cri && args.agent_port != 0 {
+    // Where the agent's own API (logs, exec, usage) listens, as a kubelet reports its port.
+    if args.agent_port != 0 {
         status["daemonEndpoints"] = json!({"kubeletEndpoint": {"Port": args.agent_port}});
     }
     status

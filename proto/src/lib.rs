@@ -26,7 +26,8 @@ pub mod node {
     tonic::include_proto!("keel.node.v1");
 }
 
-/// The node agent's own API: logs and exec, served by each agent (`keel.agent.v1`).
+/// The node agent's own API: logs, exec and resource usage, served by each agent
+/// (`keel.agent.v1`).
 pub mod agent {
     tonic::include_proto!("keel.agent.v1");
 }

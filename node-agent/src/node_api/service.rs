@@ -1,6 +1,7 @@
 //! `NodeAgentService`: the agent's `keel.agent.v1.NodeAgent` gRPC service. Logs come from the
 //! CRI log files under the agent's pod log root; exec runs CRI ExecSync in the pod's running
-//! container, found by the labels the agent puts on every container.
+//! container, found by the labels the agent puts on every container; the usage summary comes
+//! from the runtime's `stats`. A hollow node (no CRI) answers only the summary.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -9,7 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use k8s_cri::v1 as cri;
 use k8s_openapi::jiff::Timestamp;
 use keel_proto::agent::node_agent_server::NodeAgent;
-use keel_proto::agent::{ExecRequest, ExecResponse, LogChunk, LogsRequest, PodRef};
+use keel_proto::agent::{
+    ExecRequest, ExecResponse, LogChunk, LogsRequest, PodRef, SummaryRequest, SummaryResponse,
+};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -17,21 +20,55 @@ use tonic::{Request, Response, Status};
 use super::cri_log::LogFilter;
 use super::log_files::{attempts, choose_attempt, log_file, pod_log_dir, Run};
 use super::log_stream::stream_log;
+use super::summary::summary_response;
 use crate::runtime::cri_client::CriClient;
 use crate::runtime::cri_spec::{
     LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID,
 };
+use crate::runtime::ContainerRuntime;
 
-/// The service over one node's CRI runtime and pod log root.
+/// Logs and exec: a CRI runtime and the pod log root.
 #[derive(Clone)]
-pub struct NodeAgentService {
+struct Containers {
     cri: CriClient,
     log_root: PathBuf,
 }
 
-impl NodeAgentService {
-    pub fn new(cri: CriClient, log_root: PathBuf) -> NodeAgentService {
-        NodeAgentService { cri, log_root }
+/// The service over one node's runtime.
+#[derive(Clone)]
+pub struct NodeAgentService<R> {
+    node_name: String,
+    runtime: R,
+    /// `None` on a hollow node.
+    containers: Option<Containers>,
+}
+
+impl<R: ContainerRuntime> NodeAgentService<R> {
+    /// Everything, over a CRI runtime (`runtime` drives `cri`).
+    pub fn new(node_name: &str, runtime: R, cri: CriClient, log_root: PathBuf) -> Self {
+        NodeAgentService {
+            node_name: node_name.to_string(),
+            runtime,
+            containers: Some(Containers { cri, log_root }),
+        }
+    }
+
+    /// The usage summary only (a hollow node's fake runtime has no logs or processes).
+    pub fn hollow(node_name: &str, runtime: R) -> Self {
+        NodeAgentService {
+            node_name: node_name.to_string(),
+            runtime,
+            containers: None,
+        }
+    }
+
+    fn containers(&self) -> Result<&Containers, Status> {
+        self.containers.as_ref().ok_or_else(|| {
+            Status::unimplemented(format!(
+                "node {} is a hollow node: its containers have no logs and run no commands",
+                self.node_name
+            ))
+        })
     }
 }
 
@@ -102,18 +139,19 @@ fn log_filter(r: &LogsRequest) -> LogFilter {
 }
 
 #[tonic::async_trait]
-impl NodeAgent for NodeAgentService {
+impl<R: ContainerRuntime> NodeAgent for NodeAgentService<R> {
     type LogsStream = ReceiverStream<Result<LogChunk, Status>>;
 
     async fn logs(
         &self,
         request: Request<LogsRequest>,
     ) -> Result<Response<Self::LogsStream>, Status> {
+        let containers = self.containers()?;
         let r = request.into_inner();
         let pod = pod_of(r.pod.clone())?;
         required_container(&r.container)?;
-        let dir =
-            pod_log_dir(&self.log_root, &pod.namespace, &pod.name, &pod.uid).ok_or_else(|| {
+        let dir = pod_log_dir(&containers.log_root, &pod.namespace, &pod.name, &pod.uid)
+            .ok_or_else(|| {
                 Status::not_found(format!(
                     "pod \"{}\" has no logs on this node (not started yet?)",
                     pod.name
@@ -139,7 +177,7 @@ impl NodeAgent for NodeAgentService {
         let filter = log_filter(&r);
         let (tx, rx) = mpsc::channel(16);
         let follow = r.follow && !r.previous;
-        let cri = self.cri.clone();
+        let cri = containers.cri.clone();
         let labels = container_labels(&pod, &r.container);
         tokio::spawn(async move {
             // The run goes on while a running container of this attempt exists; a failed CRI
@@ -159,13 +197,14 @@ impl NodeAgent for NodeAgentService {
     }
 
     async fn exec(&self, request: Request<ExecRequest>) -> Result<Response<ExecResponse>, Status> {
+        let cri = &self.containers()?.cri;
         let r = request.into_inner();
         let pod = pod_of(r.pod.clone())?;
         required_container(&r.container)?;
         if r.command.is_empty() {
             return Err(Status::invalid_argument("command is required"));
         }
-        let container = running_containers(&self.cri, container_labels(&pod, &r.container))
+        let container = running_containers(cri, container_labels(&pod, &r.container))
             .await?
             .into_iter()
             .max_by_key(|c| c.metadata.as_ref().map_or(0, |m| m.attempt))
@@ -177,7 +216,7 @@ impl NodeAgent for NodeAgentService {
             })?;
         tracing::info!(pod = %format!("{}/{}", pod.namespace, pod.name), container = %r.container,
             command = ?r.command, "exec");
-        let mut runtime = self.cri.runtime.clone();
+        let mut runtime = cri.runtime.clone();
         let mut call = Request::new(cri::ExecSyncRequest {
             container_id: container.id,
             cmd: r.command,
@@ -193,5 +232,21 @@ impl NodeAgent for NodeAgentService {
             stderr: out.stderr,
             exit_code: out.exit_code,
         }))
+    }
+
+    async fn summary(
+        &self,
+        _request: Request<SummaryRequest>,
+    ) -> Result<Response<SummaryResponse>, Status> {
+        let usage = self
+            .runtime
+            .stats()
+            .await
+            .map_err(|e| Status::unavailable(format!("reading resource usage: {e}")))?;
+        Ok(Response::new(summary_response(
+            &self.node_name,
+            usage,
+            SystemTime::now(),
+        )))
     }
 }
