@@ -1,6 +1,6 @@
 //! keelctl: command-line client for a Keel cell. kubectl's verbs at the top level (`get`,
 //! `apply`, `create`, `describe`, `delete`, `edit`, `label`, `annotate`, `scale`, `set image`,
-//! `rollout`, `logs`, `exec`,
+//! `rollout`, `logs`, `exec`, `top`,
 //! `api-resources`; see [`kube`]) speak the Objects API; `store` commands speak to the raw
 //! key-value store (operators), `cluster` commands administer the cell.
 //!
@@ -76,6 +76,9 @@ pub enum Command {
     Logs(kube::logs::LogsArgs),
     /// Run a command in a container (through its node's agent): `exec POD -- CMD ARGS...`.
     Exec(kube::exec::ExecArgs),
+    /// CPU and memory in use by nodes or pods (from the nodes' agents).
+    #[command(subcommand)]
+    Top(kube::top::TopCommand),
     /// The kinds the cell serves.
     ApiResources(kube::api_resources::ApiResourcesArgs),
     /// Cell administration: status, membership, leadership, snapshots.
@@ -121,6 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rollout(c) => kube::rollout::run(c, &ctx).await,
         Command::Logs(a) => kube::logs::run(a, &ctx).await,
         Command::Exec(a) => kube::exec::run(a, &ctx).await,
+        Command::Top(c) => kube::top::run(c, &ctx).await,
         Command::ApiResources(a) => kube::api_resources::run(a, &ctx),
         Command::Cluster(c) => {
             cluster_cmd::run(c, &ctx.settings.servers, admin_output(cli.output)?).await

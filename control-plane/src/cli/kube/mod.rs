@@ -1,7 +1,7 @@
 //! kubectl's verbs for keelctl: `get`, `describe`, `apply`, `create`, `delete`, `edit`,
 //! `label`, `annotate`, `scale`, `set image`, `rollout`, `api-resources`, speaking the Objects API
 //! (keel.objects.v1) to any replica, with kubectl's printers and messages; `logs` and `exec`
-//! speak to the agent of the pod's node (keel.agent.v1).
+//! speak to the agent of the pod's node (keel.agent.v1), `top` to the agents of the nodes.
 
 pub mod annotate_label;
 pub mod api_resources;
@@ -27,6 +27,7 @@ pub mod rollout;
 pub mod scale;
 pub mod set_image;
 pub mod three_way;
+pub mod top;
 pub mod watch;
 
 use std::fmt;
