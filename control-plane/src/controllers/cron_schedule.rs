@@ -1,182 +1,91 @@
-//! Cron schedules as Kubernetes' CronJob reads them (robfig/cron's standard parser): five fields
-//! `minute hour day-of-month month day-of-week`, each a list of `*`, `?`, `n`, `a-b`, with an
-//! optional `/step`; month names `JAN`..`DEC`, weekday names `SUN`..`SAT` (7 is Sunday too); the
-//! macros `@yearly`/`@annually`, `@monthly`, `@weekly`, `@daily`/`@midnight`, `@hourly`. When
-//! both day fields are restricted (neither starts with `*` or `?`) a day matches either; otherwise
-//! both. Times are evaluated in a time zone (`spec.timeZone`, UTC by default).
+//! Cron schedules as a CronJob's `spec.schedule` reads them: a thin adapter over the `croner`
+//! crate, configured for standard (Vixie) cron: exactly five fields `minute hour day-of-month
+//! month day-of-week` (no seconds, no year), month names `JAN`..`DEC`, weekday names
+//! `SUN`..`SAT` (0 and 7 are Sunday), lists, ranges, `/step` (also `a/step`: from `a` to the
+//! end of the field, as robfig/cron reads it), `?` as `*`, and the macros
+//! `@yearly`/`@annually`, `@monthly`, `@weekly`, `@daily`/`@midnight`, `@hourly`. When both day
+//! fields are restricted a day matches either (croner's default, Vixie's and Kubernetes' rule);
+//! when one is `*` only the other counts. Times are evaluated in a time zone (`spec.timeZone`,
+//! UTC by default), so daylight-saving shifts follow the zone's rules.
 //!
-//! Written here rather than taken from a crate: none was available to the build offline, and
-//! the grammar is small enough to prove in the tests below.
+//! croner also accepts the Quartz-style extensions `L`, `W` and `#` in the day fields; Kubernetes
+//! does not, but a schedule using them means the same thing to everyone who reads it.
 
-use k8s_openapi::jiff::civil::{Date, DateTime};
+use croner::parser::{CronParser, Seconds, Year};
+use croner::Cron;
 use k8s_openapi::jiff::tz::TimeZone;
-use k8s_openapi::jiff::{Timestamp, ToSpan};
+use k8s_openapi::jiff::Timestamp;
 
-/// A parsed schedule: the allowed values of each field as bit sets.
+/// The field a schedule comes from, named in every parse error.
+pub const SCHEDULE_FIELD: &str = "spec.schedule";
+
+/// How far ahead [`CronSchedule::next_after`] looks (like robfig/cron: five years).
+const SEARCH_YEARS: i16 = 5;
+
+/// Why a schedule does not parse; shown as `spec.schedule: <reason>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleError {
+    /// The reason alone, for callers that name the field themselves.
+    pub reason: String,
+}
+
+impl std::fmt::Display for ScheduleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{SCHEDULE_FIELD}: {}", self.reason)
+    }
+}
+
+impl std::error::Error for ScheduleError {}
+
+/// A parsed schedule.
+#[derive(Debug, Clone)]
 pub struct CronSchedule {
-    minutes: u64,
-    hours: u64,
-    days: u64,
-    months: u64,
-    weekdays: u64,
-    /// Both day fields are restricted: a day matches either.
-    day_or: bool,
+    cron: Cron,
 }
 
-const MONTHS: [&str; 12] = [
-    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-];
-const WEEKDAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
-
-fn value(s: &str, names: &[&str], first_named: u32) -> Result<u32, String> {
-    if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(s)) {
-        return Ok(i as u32 + first_named);
-    }
-    s.parse::<u32>()
-        .map_err(|_| format!("{s:?} is not a number"))
-}
-
-/// One field: a comma list of ranges with steps; returns its bit set and whether it was a star.
-fn field(
-    text: &str,
-    min: u32,
-    max: u32,
-    names: &[&str],
-    first_named: u32,
-) -> Result<(u64, bool), String> {
-    let mut bits = 0u64;
-    let star = text.starts_with('*') || text.starts_with('?');
-    for item in text.split(',') {
-        let (range, step) = match item.split_once('/') {
-            Some((r, s)) => {
-                let step: u32 = s.parse().map_err(|_| format!("bad step in {item:?}"))?;
-                if step == 0 {
-                    return Err(format!("zero step in {item:?}"));
-                }
-                (r, Some(step))
-            }
-            None => (item, None),
-        };
-        let (lo, hi) = if range == "*" || range == "?" {
-            (min, max)
-        } else if let Some((a, b)) = range.split_once('-') {
-            (value(a, names, first_named)?, value(b, names, first_named)?)
-        } else {
-            let v = value(range, names, first_named)?;
-            // `a/n` runs from a to the end of the field.
-            (v, if step.is_some() { max } else { v })
-        };
-        if lo < min || hi > max || lo > hi {
-            return Err(format!("{item:?} is outside {min}-{max}"));
-        }
-        let step = step.unwrap_or(1);
-        let mut v = lo;
-        while v <= hi {
-            bits |= 1 << v;
-            v += step;
-        }
-    }
-    Ok((bits, star))
+/// Standard five-field cron: no seconds field, no year field, day fields OR'ed, and `a/n`
+/// (from `a` to the end of the field every `n`), which robfig/cron and so Kubernetes accept.
+fn vixie_parser() -> CronParser {
+    CronParser::builder()
+        .seconds(Seconds::Disallowed)
+        .year(Year::Disallowed)
+        .dom_and_dow(false)
+        .sloppy_ranges(true)
+        .build()
 }
 
 impl CronSchedule {
-    /// Parses a five-field schedule or a macro.
-    pub fn parse(text: &str) -> Result<CronSchedule, String> {
+    /// Parses a five-field schedule or a macro. The error names [`SCHEDULE_FIELD`].
+    pub fn parse(text: &str) -> Result<CronSchedule, ScheduleError> {
         let text = text.trim();
-        let expanded = match text.to_ascii_lowercase().as_str() {
-            "@yearly" | "@annually" => "0 0 1 1 *",
-            "@monthly" => "0 0 1 * *",
-            "@weekly" => "0 0 * * 0",
-            "@daily" | "@midnight" => "0 0 * * *",
-            "@hourly" => "0 * * * *",
-            m if m.starts_with('@') => return Err(format!("unknown macro {text:?}")),
-            _ => text,
-        };
-        let fields: Vec<&str> = expanded.split_whitespace().collect();
-        let [m, h, dom, mon, dow] = fields[..] else {
-            return Err(format!(
-                "{text:?} has {} fields, want 5 (minute hour day-of-month month day-of-week)",
-                fields.len()
-            ));
-        };
-        let (minutes, _) = field(m, 0, 59, &[], 0)?;
-        let (hours, _) = field(h, 0, 23, &[], 0)?;
-        let (days, dom_star) = field(dom, 1, 31, &[], 0)?;
-        let (months, _) = field(mon, 1, 12, &MONTHS, 1)?;
-        let (mut weekdays, dow_star) = field(dow, 0, 7, &WEEKDAYS, 0)?;
-        if weekdays & (1 << 7) != 0 {
-            weekdays |= 1;
-        }
-        Ok(CronSchedule {
-            minutes,
-            hours,
-            days,
-            months,
-            weekdays,
-            day_or: !dom_star && !dow_star,
-        })
-    }
-
-    fn day_matches(&self, d: Date) -> bool {
-        let dom = self.days & (1 << d.day()) != 0;
-        let dow = self.weekdays & (1 << d.weekday().to_sunday_zero_offset()) != 0;
-        if self.day_or {
-            dom || dow
+        // robfig/cron (Kubernetes) knows `@midnight`; croner calls it `@daily`.
+        let text = if text.eq_ignore_ascii_case("@midnight") {
+            "@daily"
         } else {
-            dom && dow
+            text
+        };
+        // croner reads `+` before the weekday field as "day-of-month AND day-of-week", which
+        // standard cron does not have.
+        if text.contains('+') {
+            return Err(ScheduleError {
+                reason: "unparseable schedule: '+' is not cron syntax".into(),
+            });
         }
+        vixie_parser()
+            .parse(text)
+            .map(|cron| CronSchedule { cron })
+            .map_err(|e| ScheduleError {
+                reason: format!("unparseable schedule: {e}"),
+            })
     }
 
     /// The first scheduled instant strictly after `after`, in `tz`; `None` if none within
     /// five years (e.g. `0 0 30 2 *`).
     pub fn next_after(&self, after: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
-        let start = after.to_zoned(tz.clone()).datetime();
-        // The next whole minute.
-        let mut t = DateTime::new(
-            start.year(),
-            start.month(),
-            start.day(),
-            start.hour(),
-            start.minute(),
-            0,
-            0,
-        )
-        .ok()?
-        .checked_add(1.minute())
-        .ok()?;
-        let limit = t.year() + 5;
-        while t.year() <= limit {
-            if self.months & (1 << t.month()) == 0 {
-                let first = t.date().first_of_month();
-                t = first
-                    .checked_add(1.month())
-                    .ok()?
-                    .to_datetime(Default::default());
-                continue;
-            }
-            if !self.day_matches(t.date()) {
-                t = t.date().tomorrow().ok()?.to_datetime(Default::default());
-                continue;
-            }
-            if self.hours & (1 << t.hour()) == 0 {
-                t = DateTime::new(t.year(), t.month(), t.day(), t.hour(), 0, 0, 0)
-                    .ok()?
-                    .checked_add(1.hour())
-                    .ok()?;
-                continue;
-            }
-            if self.minutes & (1 << t.minute()) == 0 {
-                t = t.checked_add(1.minute()).ok()?;
-                continue;
-            }
-            let at = tz.to_timestamp(t).ok()?;
-            if at > after {
-                return Some(at);
-            }
-            t = t.checked_add(1.minute()).ok()?;
-        }
-        None
+        let start = after.to_zoned(tz.clone());
+        let limit = start.year().saturating_add(SEARCH_YEARS);
+        let next = self.cron.find_next_occurrence(&start, false).ok()?;
+        (next.year() <= limit).then(|| next.timestamp())
     }
 }
 
@@ -282,6 +191,10 @@ mod tests {
             next("@yearly", "2026-01-15T00:00:00Z"),
             "2027-01-01T00:00:00Z"
         );
+        assert_eq!(
+            next("@midnight", "2026-01-01T00:00:00Z"),
+            "2026-01-02T00:00:00Z"
+        );
     }
 
     #[test]
@@ -319,9 +232,42 @@ mod tests {
             "5-1 * * * *",
             "@sometimes",
             "x * * * *",
+            "0 0 * * +5",
         ] {
-            assert!(CronSchedule::parse(bad).is_err(), "{bad}");
+            let err = CronSchedule::parse(bad).expect_err(bad).to_string();
+            assert!(
+                err.starts_with("spec.schedule: unparseable schedule: "),
+                "{bad}: {err}"
+            );
         }
+    }
+
+    #[test]
+    fn question_mark_is_a_star_and_a_star_day_field_is_ignored() {
+        // Only the weekday restricted (the day-of-month is `?`): Fridays only.
+        assert_eq!(
+            next("0 0 ? * FRI", "2026-01-03T00:00:00Z"),
+            "2026-01-09T00:00:00Z"
+        );
+        // Only the day-of-month restricted: the 13th, whatever the weekday.
+        assert_eq!(
+            next("0 0 13 * ?", "2026-01-14T00:00:00Z"),
+            "2026-02-13T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn an_impossible_schedule_answers_none_quickly() {
+        let s = CronSchedule::parse("0 0 31 2 *").unwrap();
+        let began = std::time::Instant::now();
+        assert!(s
+            .next_after(ts("2026-01-01T00:00:00Z"), &TimeZone::UTC)
+            .is_none());
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            began.elapsed()
+        );
     }
 
     #[test]

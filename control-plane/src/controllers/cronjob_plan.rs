@@ -147,12 +147,13 @@ pub fn plan_cronjob(cj: &CronJob, jobs: &[Job], now: Timestamp) -> CronJobPlan {
 
     let suspended = spec.suspend == Some(true) || cj.metadata.deletion_timestamp.is_some();
     let parsed = CronSchedule::parse(&spec.schedule)
+        .map_err(|e| e.to_string())
         .and_then(|s| Ok((s, time_zone(spec.time_zone.as_deref())?)));
     match parsed {
         Err(e) => plan.events.push(PlanEvent {
             warning: true,
             reason: "UnparseableSchedule",
-            message: format!("unparseable schedule {:?}: {e}", spec.schedule),
+            message: format!("{e} ({:?})", spec.schedule),
         }),
         Ok(_) if suspended => {}
         Ok((schedule, tz)) => {

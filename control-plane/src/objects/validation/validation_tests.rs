@@ -203,5 +203,13 @@ fn config_and_storage_kinds() {
         "metadata": {"name": "c", "namespace": "d"},
         "spec": {"schedule": "every minute", "jobTemplate": {"spec": {"template": {"spec": {
             "restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "i"}]}}}}}}));
-    assert_eq!(errs, vec!["spec.schedule: Invalid value: \"every minute\": unparseable schedule: expected exactly 5 fields, found 2"]);
+    assert_eq!(errs, vec!["spec.schedule: Invalid value: \"every minute\": unparseable schedule: Invalid pattern: Pattern must have 5 fields when seconds are disallowed."]);
+    // Out of range (the old character check let this through) and an unknown time zone.
+    let errs = errors(json!({"apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "c", "namespace": "d"},
+        "spec": {"schedule": "61 * * * *", "timeZone": "Mars/Olympus", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "i"}]}}}}}}));
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert!(errs[0].starts_with("spec.schedule: Invalid value: \"61 * * * *\": unparseable schedule: "), "{errs:?}");
+    assert_eq!(errs[1], "spec.timeZone: Invalid value: \"Mars/Olympus\": unknown time zone \"Mars/Olympus\"");
 }

@@ -7,6 +7,8 @@ use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as K8sSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use crate::controllers::cron_schedule::{time_zone, CronSchedule, SCHEDULE_FIELD};
+
 use super::field_error::{join, ErrorList, Shown};
 use super::meta_validation::{validate_label_selector, validate_labels};
 use super::pod_validation::validate_pod_spec;
@@ -292,8 +294,13 @@ pub fn validate_cronjob(c: &batch::CronJob, errs: &mut ErrorList) {
         errs.required("spec", "");
         return;
     };
-    if let Err(reason) = check_cron_schedule(&spec.schedule) {
-        errs.invalid("spec.schedule", &spec.schedule, reason);
+    if let Err(e) = CronSchedule::parse(&spec.schedule) {
+        errs.invalid(SCHEDULE_FIELD, &spec.schedule, e.reason);
+    }
+    if let Some(zone) = spec.time_zone.as_deref() {
+        if let Err(reason) = time_zone(Some(zone)) {
+            errs.invalid("spec.timeZone", zone, reason);
+        }
     }
     if let Some(p) = spec
         .concurrency_policy
@@ -327,39 +334,5 @@ pub fn validate_cronjob(c: &batch::CronJob, errs: &mut ErrorList) {
                 errs.0.push(e);
             }
         }
-    }
-}
-
-/// Five cron fields (or an `@hourly`-style macro), each of digits, `*`, `,`, `-`, `/`, `?` or
-/// month/day names.
-fn check_cron_schedule(s: &str) -> Result<(), String> {
-    const MACROS: &[&str] = &[
-        "@yearly",
-        "@annually",
-        "@monthly",
-        "@weekly",
-        "@daily",
-        "@midnight",
-        "@hourly",
-    ];
-    let s = s.trim();
-    if MACROS.contains(&s) {
-        return Ok(());
-    }
-    let fields: Vec<&str> = s.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(format!(
-            "unparseable schedule: expected exactly 5 fields, found {}",
-            fields.len()
-        ));
-    }
-    let ok = fields.iter().all(|f| {
-        f.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "*,-/?".contains(c))
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err("unparseable schedule: invalid characters".into())
     }
 }
