@@ -210,6 +210,12 @@ fn config_and_storage_kinds() {
         "spec": {"schedule": "61 * * * *", "timeZone": "Mars/Olympus", "jobTemplate": {"spec": {"template": {"spec": {
             "restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "i"}]}}}}}}));
     assert_eq!(errs.len(), 2, "{errs:?}");
-    assert!(errs[0].starts_with("spec.schedule: Invalid value: \"61 * * * *\": unparseable schedule: "), "{errs:?}");
-    assert_eq!(errs[1], "spec.timeZone: Invalid value: \"Mars/Olympus\": unknown time zone \"Mars/Olympus\"");
+    assert!(
+        errs[0].starts_with("spec.schedule: Invalid value: \"61 * * * *\": unparseable schedule: "),
+        "{errs:?}"
+    );
+    assert_eq!(
+        errs[1],
+        "spec.timeZone: Invalid value: \"Mars/Olympus\": unknown time zone \"Mars/Olympus\""
+    );
 }
