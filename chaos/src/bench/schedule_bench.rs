@@ -228,7 +228,7 @@ struct SpecLite {
     node_name: Option<String>,
 }
 
-fn channel(ep: &str, timeout: Option<Duration>) -> anyhow::Result<Channel> {
+pub(crate) fn channel(ep: &str, timeout: Option<Duration>) -> anyhow::Result<Channel> {
     let mut e = Endpoint::from_shared(ep.to_string())?
         .connect_timeout(Duration::from_secs(2))
         .tcp_nodelay(true);
@@ -238,7 +238,7 @@ fn channel(ep: &str, timeout: Option<Duration>) -> anyhow::Result<Channel> {
     Ok(e.connect_lazy())
 }
 
-fn objects(ch: &Channel) -> ObjectsClient<Channel> {
+pub(crate) fn objects(ch: &Channel) -> ObjectsClient<Channel> {
     ObjectsClient::new(ch.clone())
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE)
@@ -373,7 +373,10 @@ async fn create_pods(
     (acks, errors, first_error)
 }
 
-async fn wait_for_default_namespace(ch: &Channel, deadline: Instant) -> anyhow::Result<()> {
+pub(crate) async fn wait_for_default_namespace(
+    ch: &Channel,
+    deadline: Instant,
+) -> anyhow::Result<()> {
     loop {
         let r = objects(ch)
             .get(GetRequest {
@@ -393,7 +396,7 @@ async fn wait_for_default_namespace(ch: &Channel, deadline: Instant) -> anyhow::
 }
 
 /// Ready nodes named `<prefix>-…`, and the list's revision.
-async fn ready_nodes(ch: &Channel, prefix: &str) -> anyhow::Result<(usize, u64)> {
+pub(crate) async fn ready_nodes(ch: &Channel, prefix: &str) -> anyhow::Result<(usize, u64)> {
     let list = objects(ch)
         .list(ListRequest {
             resource: "nodes".into(),

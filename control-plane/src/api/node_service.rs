@@ -29,6 +29,9 @@ pub struct NodeService {
     pub registry: Registry,
     pub liveness: NodeLiveness,
     pub batcher: StatusBatcher,
+    /// Forward only changes, batched (the design). `false`: write every report through the log,
+    /// heartbeat times included, kept only to measure what aggregation saves.
+    pub aggregate: bool,
 }
 
 type AckStream = Pin<Box<dyn Stream<Item = Result<pb::ReportAck, Status>> + Send>>;
@@ -88,6 +91,7 @@ impl NodePlane for NodeService {
         let registry = self.registry.clone();
         let liveness = self.liveness.clone();
         let batcher = self.batcher.clone();
+        let aggregate = self.aggregate;
         let (tx, rx) = tokio::sync::mpsc::channel(8);
         tokio::spawn(async move {
             while let Some(report) = reports.next().await {
@@ -106,7 +110,12 @@ impl NodePlane for NodeService {
                     ))
                 } else {
                     liveness.seen(&r.node_name);
-                    queue_changes(&registry, &batcher, &r)
+                    let written = if aggregate {
+                        queue_changes(&registry, &batcher, &r)
+                    } else {
+                        write_whole_report(&registry, &r).await
+                    };
+                    written
                         .map(|written| pb::ReportAck {
                             written,
                             redirect: None,
@@ -182,6 +191,14 @@ async fn register_node(
         .object)
 }
 
+/// One object's status to write.
+struct StatusChange {
+    key: String,
+    /// What the batcher compares to drop repeats (the node's without heartbeat times).
+    compared: Value,
+    write: BatchWrite,
+}
+
 /// Queues the pod and node statuses of `report` that differ from the stored ones; returns how
 /// many objects changed.
 fn queue_changes(
@@ -189,8 +206,23 @@ fn queue_changes(
     batcher: &StatusBatcher,
     report: &pb::NodeReport,
 ) -> Result<u32, RegistryError> {
+    let changes = status_changes(registry, report, false)?;
+    let count = changes.len() as u32;
+    for c in changes {
+        batcher.submit(c.key, &c.compared, c.write);
+    }
+    Ok(count)
+}
+
+/// The pod statuses of `report` that differ from the stored ones, and the node's status when
+/// anything but its heartbeat times changed — or always, with `every_heartbeat`.
+fn status_changes(
+    registry: &Registry,
+    report: &pb::NodeReport,
+    every_heartbeat: bool,
+) -> Result<Vec<StatusChange>, RegistryError> {
     let view = registry.view();
-    let mut count = 0;
+    let mut changes = Vec::new();
     let pod_kind = RegistryTable::get(KindId::Pod);
     for p in &report.pods {
         let Ok(key) = Registry::key(pod_kind, &p.namespace, &p.name) else {
@@ -209,41 +241,56 @@ fn queue_changes(
         }
         let mut obj = stored.object.clone();
         obj.set_status(Some(status.clone()));
-        batcher.submit(
-            key.to_string(),
-            &status,
-            BatchWrite::Update {
+        changes.push(StatusChange {
+            key: key.to_string(),
+            compared: status,
+            write: BatchWrite::Update {
                 namespace: p.namespace.clone(),
                 object: obj.to_json(),
                 target: WriteTarget::Status,
             },
-        );
-        count += 1;
+        });
     }
     let node_key = Registry::key(RegistryTable::get(KindId::Node), "", &report.node_name)?;
     if let Some(stored) = view.get(&node_key)? {
         let status: Value = serde_json::from_slice(&report.node_status)
             .map_err(|e| RegistryError::BadRequest(format!("node_status: {e}")))?;
+        let compared = without_heartbeats(&status);
         let unchanged = stored
             .object
             .status()
-            .is_some_and(|s| without_heartbeats(s) == without_heartbeats(&status));
-        if !unchanged {
+            .is_some_and(|s| without_heartbeats(s) == compared);
+        if every_heartbeat || !unchanged {
             let mut obj = stored.object.clone();
-            obj.set_status(Some(status.clone()));
-            batcher.submit(
-                node_key.to_string(),
-                &without_heartbeats(&status),
-                BatchWrite::Update {
+            obj.set_status(Some(status));
+            changes.push(StatusChange {
+                key: node_key.to_string(),
+                compared,
+                write: BatchWrite::Update {
                     namespace: String::new(),
                     object: obj.to_json(),
                     target: WriteTarget::Status,
                 },
-            );
-            count += 1;
+            });
         }
     }
-    Ok(count)
+    Ok(changes)
+}
+
+/// Without aggregation (`--no-node-aggregation`): the whole report — node status with its
+/// heartbeat times, and every pod status that differs — in one log entry, awaited.
+async fn write_whole_report(
+    registry: &Registry,
+    report: &pb::NodeReport,
+) -> Result<u32, RegistryError> {
+    let writes: Vec<BatchWrite> = status_changes(registry, report, true)?
+        .into_iter()
+        .map(|c| c.write)
+        .collect();
+    if !writes.is_empty() {
+        registry.batch(&writes, false).await?;
+    }
+    Ok(writes.len() as u32)
 }
 
 /// A node status without its conditions' heartbeat times (they change on every report and are

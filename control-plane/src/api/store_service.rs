@@ -1,6 +1,8 @@
 //! The `Store` gRPC service: Put, Range, Delete, Txn, Watch and Compact, served by every replica.
 //! Writes go through the [`Proposer`] (forwarded to the leader); reads are linearizable unless the
-//! request asks for `serializable`; watches are served from this replica's own applied state.
+//! request asks for `serializable` (or the replica runs with the testing aid
+//! `--unsafe-local-reads`, which answers them locally and may be stale); watches are served from
+//! this replica's own applied state.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -20,6 +22,9 @@ pub struct StoreService {
     pub proposer: Proposer,
     pub mvcc: Mvcc,
     pub hub: WatchHub,
+    /// `keel-server --unsafe-local-reads` (a testing aid): linearizable reads skip the read
+    /// barrier and answer from the local state machine, so they may be stale.
+    pub unsafe_local_reads: bool,
 }
 
 /// What a continue token carries: the revision of the first page and the last key returned.
@@ -93,7 +98,7 @@ impl Store for StoreService {
         let req = req.into_inner();
         keel_proto::keys::validate_key(&req.key)
             .map_err(|m| ApiError::InvalidArgument(format!("key: {m}")))?;
-        if !req.serializable {
+        if !req.serializable && !self.unsafe_local_reads {
             self.proposer.read_barrier().await?;
         }
         let (revision, after_key) = if req.continue_token.is_empty() {

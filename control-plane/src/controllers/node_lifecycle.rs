@@ -169,10 +169,13 @@ pub fn plan_node(
     plan
 }
 
-fn is_running_on(pod: &Pod, node: &str) -> bool {
-    let on_node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node);
+/// The node a pod runs on, unless it has finished.
+fn running_on(pod: &Pod) -> Option<&str> {
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-    on_node && !matches!(phase, Some("Succeeded") | Some("Failed"))
+    if matches!(phase, Some("Succeeded") | Some("Failed")) {
+        return None;
+    }
+    pod.spec.as_ref()?.node_name.as_deref()
 }
 
 /// Runs until the context's token is cancelled.
@@ -194,6 +197,13 @@ pub async fn run(ctx: ControllerContext, config: BrainConfig) {
 
 async fn tick(ctx: &ControllerContext, config: &BrainConfig) -> Result<(), super::ReconcileError> {
     let pods = ctx.informers.pods.list();
+    // Grouped once per tick: a scan of every pod per node would be O(nodes × pods).
+    let mut by_node: std::collections::HashMap<&str, Vec<&Pod>> = std::collections::HashMap::new();
+    for pod in &pods {
+        if let Some(node) = running_on(pod) {
+            by_node.entry(node).or_default().push(pod.as_ref());
+        }
+    }
     let now = now();
     for node in ctx.informers.nodes.list() {
         let name = node.metadata.name.clone().unwrap_or_default();
@@ -213,12 +223,8 @@ async fn tick(ctx: &ControllerContext, config: &BrainConfig) -> Result<(), super
         .flatten()
         .min()
         .unwrap_or_default();
-        let on_node: Vec<&Pod> = pods
-            .iter()
-            .map(|p| p.as_ref())
-            .filter(|p| is_running_on(p, &name))
-            .collect();
-        let plan = plan_node(&node, &on_node, since_report, &now, config);
+        let on_node = by_node.get(name.as_str()).map_or(&[][..], Vec::as_slice);
+        let plan = plan_node(&node, on_node, since_report, &now, config);
         if let Some(tainted) = plan.taints {
             tracing::info!(node = %name, taints = ?tainted.spec.as_ref().and_then(|s| s.taints.as_ref()).map(|t| t.iter().map(|t| t.key.clone()).collect::<Vec<_>>()), "node taints changed");
             ctx.write(vec![Write::update(&tainted)?]).await?;

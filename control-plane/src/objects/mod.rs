@@ -51,7 +51,7 @@ pub use object_patch::{ObjectPatch, PatchError};
 pub use quantity::{parse_bytes, parse_cpu_millis, Quantity, QuantityError};
 pub use registry_table::{LookupError, RegistryTable};
 pub use resource_kind::{KindId, ResourceKind};
-pub use selectors::{FieldSelector, LabelSelector, SelectorError};
+pub use selectors::{FieldOp, FieldSelector, LabelSelector, SelectorError};
 pub use service_allocator::{
     CidrError, Ipv4Cidr, ServiceAllocator, UsedAddresses, DEFAULT_NODE_PORTS, DEFAULT_SERVICE_CIDR,
 };

@@ -104,7 +104,7 @@ impl KeelStateMachine {
             _ => self.applied.borrow().revision,
         };
         if !events.is_empty() {
-            self.hub.publish(RevisionEvents { revision, events });
+            self.hub.publish(RevisionEvents::new(revision, events));
         }
         self.applied.send_replace(Applied {
             index: log_id.index(),

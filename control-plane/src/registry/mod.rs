@@ -28,6 +28,7 @@ mod list;
 pub mod maintenance;
 mod namespace_guard;
 mod pod_cidrs;
+pub mod pod_node_index;
 mod quota_ledger;
 mod quota_recount;
 mod quota_usage;

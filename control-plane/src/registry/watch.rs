@@ -4,6 +4,8 @@
 //! resourceVersion), like the Kubernetes watch cache. Without a starting resourceVersion the
 //! watch first sends an ADDED for every matching object. BOOKMARKs carry the revision the watch
 //! has passed, so a client can resume from it; a compacted start is a "too old" Gone error.
+//! A Pod watch limited to one node (`spec.nodeName=<node>`) uses the replica's pod-by-node
+//! index ([`super::pod_node_index`]) to skip other nodes' pods without decoding them.
 
 use serde_json::{json, Value};
 
@@ -87,13 +89,16 @@ impl ObjectWatch {
                 (Vec::new(), from)
             }
         };
-        let watcher = Watcher::new(
+        let mut watcher = Watcher::new(
             registry.mvcc().clone(),
             registry.hub(),
             prefix,
             true,
             from + 1,
         );
+        if let Some(node) = super::pod_node_index::indexed_node(kind.id, &fields) {
+            watcher = watcher.only_index_value(node);
+        }
         Ok(ObjectWatch {
             kind,
             labels,

@@ -87,6 +87,18 @@ pub struct ServerArgs {
     /// address (default: not served).
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
+    /// FOR BENCHMARK COMPARISONS ONLY (`keel-bench nodes --compare`): write every agent report
+    /// through the Raft log — the node's status with its heartbeat times and the report's pod
+    /// statuses, one log entry per report — as a design without owner-side aggregation would.
+    /// Default: owners forward only changes, batched.
+    #[arg(long)]
+    pub no_node_aggregation: bool,
+    /// TESTING AID THAT BREAKS LINEARIZABILITY ON PURPOSE: linearizable Store reads answer from
+    /// this replica's local state machine without a ReadIndex round, so a deposed or partitioned
+    /// replica serves stale data. keel-chaos uses it to prove its linearizability checker catches
+    /// stale reads on real processes. Never set it on a real cell.
+    #[arg(long)]
+    pub unsafe_local_reads: bool,
 }
 
 impl ServerArgs {

@@ -31,6 +31,8 @@ use crate::server::{compactor, restore, ServerArgs};
 use crate::store::{Mvcc, WatchHub};
 
 const MAX_MESSAGE: usize = 64 << 20;
+/// Longest wait at startup for Raft's first metrics (the state it loaded).
+const FIRST_METRICS_WAIT: Duration = Duration::from_secs(5);
 
 /// Runs a replica until SIGINT/SIGTERM.
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -48,7 +50,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if let (true, Some(file)) = (opened.created, &args.restore) {
         restore::restore_from(&db, &mvcc, file).map_err(anyhow::Error::msg)?;
     }
-    let hub = WatchHub::new(1024);
+    let hub = WatchHub::new(1024).with_index(crate::registry::pod_node_index::pod_node_index());
     let sm = KeelStateMachine::new(
         db.clone(),
         mvcc.clone(),
@@ -79,6 +81,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .context("starting raft")?;
     watch_for_fatal(raft.clone());
+    // Serve nothing before Raft has published the state it loaded: until then its metrics are the
+    // initial ones (term 0, no log), and a Status answered now would show the term going back.
+    let mut first_metrics = raft.metrics();
+    if tokio::time::timeout(FIRST_METRICS_WAIT, first_metrics.changed())
+        .await
+        .is_err()
+    {
+        tracing::warn!("raft published no metrics within {FIRST_METRICS_WAIT:?}; serving anyway");
+    }
 
     let proposer = Proposer::new(args.id, raft.clone(), channels.clone(), applied);
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -88,7 +99,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         proposer: proposer.clone(),
         mvcc: mvcc.clone(),
         hub: hub.clone(),
+        unsafe_local_reads: args.unsafe_local_reads,
     };
+    if args.unsafe_local_reads {
+        tracing::warn!(
+            "--unsafe-local-reads: linearizable reads skip ReadIndex and may be stale (testing only)"
+        );
+    }
     let settings = RegistrySettings {
         allocator: crate::objects::ServiceAllocator::new(
             &args.service_cidr,
@@ -143,6 +160,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             Duration::from_millis(100),
             1000,
         ),
+        aggregate: !args.no_node_aggregation,
     };
     tokio::spawn(crate::nodes::summary_sender::run(
         registry.clone(),

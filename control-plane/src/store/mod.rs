@@ -17,6 +17,7 @@ mod range;
 mod response;
 mod txn_apply;
 mod watch_hub;
+mod watch_index;
 mod watcher;
 
 #[cfg(test)]
@@ -30,4 +31,5 @@ pub use mvcc::{open_state_machine_cfs_for_tests, Mvcc};
 pub use range::{RangeQuery, RangeResult};
 pub use response::{CommandResponse, OpResult, TxnResult};
 pub use watch_hub::{RevisionEvents, WatchHub};
+pub use watch_index::{IndexExtractor, IndexFilter, IndexedValues, WatchIndex};
 pub use watcher::{WatchBatch, Watcher};

@@ -4,6 +4,10 @@
 //! history it reads or in its receiver; live revisions it has already seen are skipped. When the
 //! receiver lags (or a revision is missing from the live stream, e.g. after a snapshot install) it
 //! reads the history again from the next revision it needs.
+//!
+//! A watcher may filter on one value of the hub's [`WatchIndex`](super::WatchIndex) (e.g. the
+//! pods of one node): events whose indexed value is something else are skipped before they are
+//! copied, using values extracted once per revision for all watchers.
 
 use std::sync::Arc;
 
@@ -14,6 +18,7 @@ use super::error::StoreError;
 use super::event::Event;
 use super::mvcc::Mvcc;
 use super::watch_hub::{RevisionEvents, WatchHub};
+use super::watch_index::IndexFilter;
 
 /// Most revisions replayed from history in one batch.
 const REPLAY_REVISIONS: usize = 256;
@@ -38,6 +43,10 @@ pub struct Watcher {
     catch_up: bool,
     /// A watch that failed keeps failing with the same error.
     failed: Option<StoreError>,
+    /// Only indexed events with this value (see [`Watcher::only_index_value`]).
+    filter: Option<IndexFilter>,
+    /// The hub's index, for [`Watcher::only_index_value`].
+    index: Option<super::watch_index::WatchIndex>,
 }
 
 impl std::fmt::Debug for Watcher {
@@ -47,6 +56,7 @@ impl std::fmt::Debug for Watcher {
             .field("prefix", &self.prefix)
             .field("next_rev", &self.next_rev)
             .field("catch_up", &self.catch_up)
+            .field("filter", &self.filter.as_ref().map(|f| &f.value))
             .finish()
     }
 }
@@ -71,7 +81,17 @@ impl Watcher {
             next_rev,
             catch_up: true,
             failed,
+            filter: None,
+            index: hub.index().cloned(),
         }
+    }
+
+    /// Delivers, of the keys the hub indexes, only events whose indexed value before or after
+    /// is `value` (other keys are unaffected). Without an index on the hub this changes nothing.
+    /// The caller still checks each event: this only skips events that cannot concern it.
+    pub fn only_index_value(mut self, value: String) -> Self {
+        self.filter = self.index.clone().map(|index| IndexFilter { index, value });
+        self
     }
 
     /// The next revision this watch will deliver.
@@ -108,6 +128,10 @@ impl Watcher {
                 self.catch_up = distinct_revisions(&events) >= REPLAY_REVISIONS;
                 // `through` is below `next_rev - 1` only when the watch starts in the future.
                 self.next_rev = self.next_rev.max(through + 1);
+                let events: Vec<Event> = match &self.filter {
+                    Some(f) => events.into_iter().filter(|e| f.admits(e, None)).collect(),
+                    None => events,
+                };
                 if !events.is_empty() {
                     return Ok(WatchBatch {
                         revision: through,
@@ -130,11 +154,22 @@ impl Watcher {
                 }
                 Ok(rev) => {
                     self.next_rev = rev.revision + 1;
+                    let known = self
+                        .filter
+                        .as_ref()
+                        .map(|f| f.index.values_of_all(&rev.index, &rev.events));
                     let events: Vec<Event> = rev
                         .events
                         .iter()
-                        .filter(|e| matches(&self.key, self.prefix, &e.kv.key))
-                        .cloned()
+                        .enumerate()
+                        .filter(|(i, e)| {
+                            matches(&self.key, self.prefix, &e.kv.key)
+                                && self
+                                    .filter
+                                    .as_ref()
+                                    .is_none_or(|f| f.admits(e, known.and_then(|k| k.get(*i))))
+                        })
+                        .map(|(_, e)| e.clone())
                         .collect();
                     if !events.is_empty() {
                         return Ok(WatchBatch {

@@ -184,3 +184,43 @@ async fn a_dropped_hub_closes_the_watch() {
     drop(hub);
     assert_eq!(next(&mut w).await.unwrap_err(), StoreError::Closed);
 }
+
+/// An index on `/p/` whose value is the stored value itself (a node name, say).
+fn indexed_store() -> TestStore {
+    let mut s = TestStore::new();
+    s.hub = s.hub.clone().with_index(crate::store::WatchIndex::new(
+        "/p/",
+        std::sync::Arc::new(|v: &[u8]| Some(String::from_utf8_lossy(v).into_owned())),
+    ));
+    s
+}
+
+#[tokio::test]
+async fn an_index_filter_delivers_only_events_touching_its_value_live_and_replayed() {
+    let s = indexed_store();
+    s.put("/p/a", "n1"); // 1
+    s.put("/p/b", "n2"); // 2
+                         // Replayed from history: only /p/a concerns n1.
+    let mut w1 = watch(&s, "/p/", true, 1).only_index_value("n1".into());
+    assert_eq!(seen(&next(&mut w1).await.unwrap()), [(1, "/p/a".into())]);
+    let mut w2 = watch(&s, "/p/", true, 0).only_index_value("n2".into());
+    // Live: a move from n2 to n1 concerns both (before and after), n3 neither.
+    s.put("/p/c", "n3"); // 3
+    s.put("/p/b", "n1"); // 4
+    assert_eq!(seen(&next(&mut w1).await.unwrap()), [(4, "/p/b".into())]);
+    assert_eq!(seen(&next(&mut w2).await.unwrap()), [(4, "/p/b".into())]);
+    // A delete concerns the value it had.
+    s.del("/p/a", false); // 5
+    s.put("/p/d", "n2"); // 6
+    assert_eq!(seen(&next(&mut w1).await.unwrap()), [(5, "/p/a".into())]);
+    assert_eq!(seen(&next(&mut w2).await.unwrap()), [(6, "/p/d".into())]);
+}
+
+#[tokio::test]
+async fn keys_outside_the_index_pass_an_index_filter() {
+    let s = indexed_store();
+    let mut w = watch(&s, "/", true, 0).only_index_value("n1".into());
+    s.put("/p/a", "n2"); // 1: indexed, other value
+    s.put("/q/a", "n2"); // 2: not indexed
+    assert_eq!(seen(&next(&mut w).await.unwrap()), [(2, "/q/a".into())]);
+}
