@@ -5,6 +5,8 @@
 //!   (Always, or OnFailure with a non-zero code: restarted after a back-off of 1 s doubling to
 //!   30 s, shown as CrashLoopBackOff while waiting);
 //! - `fake.keel.dev/not-ready: "true"` — containers run but never become ready;
+//! - `fake.keel.dev/ready-flip-seconds: "N"` — running containers are ready for N s, then not
+//!   ready for N s, and so on (a steady source of pod status changes for scale benchmarks);
 //! - `fake.keel.dev/start-error: "MSG"` — containers stay Waiting with reason
 //!   CreateContainerError and message MSG;
 //! - `fake.keel.dev/cpu-millicores: "N"` and `fake.keel.dev/memory-bytes: "B"` — what each
@@ -26,6 +28,7 @@ use super::{ContainerRuntime, ContainerState, ContainerStatus, PodState, Runtime
 const EXIT_AFTER: &str = "fake.keel.dev/exit-after-seconds";
 const EXIT_CODE: &str = "fake.keel.dev/exit-code";
 const NOT_READY: &str = "fake.keel.dev/not-ready";
+const READY_FLIP: &str = "fake.keel.dev/ready-flip-seconds";
 const START_ERROR: &str = "fake.keel.dev/start-error";
 const CPU_MILLICORES: &str = "fake.keel.dev/cpu-millicores";
 const MEMORY_BYTES: &str = "fake.keel.dev/memory-bytes";
@@ -35,6 +38,8 @@ struct Script {
     exit_after: Option<Duration>,
     exit_code: i32,
     ready: bool,
+    /// Readiness alternates every this long while running.
+    ready_flip: Option<Duration>,
     start_error: Option<String>,
     restart_policy: String,
     /// Each running container's scripted usage.
@@ -80,6 +85,10 @@ fn script(pod: &Pod) -> Script {
             .and_then(|s| s.parse().ok())
             .unwrap_or(0),
         ready: annotation(pod, NOT_READY) != Some("true"),
+        ready_flip: annotation(pod, READY_FLIP)
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| *s > 0.0)
+            .map(Duration::from_secs_f64),
         start_error: annotation(pod, START_ERROR).map(str::to_string),
         restart_policy: pod
             .spec
@@ -115,6 +124,14 @@ fn pod_usage(pod: &FakePod, uid: &str, now: SystemTime) -> Option<PodUsage> {
     })
 }
 
+/// Whether a container scripted to flip readiness every `flip` since `started` is ready `now`:
+/// ready in the even periods, not in the odd ones.
+fn flipped_ready(flip: Option<Duration>, started: SystemTime, now: SystemTime) -> bool {
+    let Some(flip) = flip else { return true };
+    let elapsed = now.duration_since(started).unwrap_or_default();
+    (elapsed.as_nanos() / flip.as_nanos().max(1)) % 2 == 0
+}
+
 /// A container's status `now`, replaying its scripted life since the pod started.
 fn container_status(pod: &FakePod, uid: &str, index: usize, now: SystemTime) -> ContainerStatus {
     let (name, image) = &pod.containers[index];
@@ -138,13 +155,14 @@ fn container_status(pod: &FakePod, uid: &str, index: usize, now: SystemTime) -> 
         return base(waiting, None, 0, false);
     }
     let Some(run) = s.exit_after else {
+        let ready = s.ready && flipped_ready(s.ready_flip, pod.started_at, now);
         return base(
             ContainerState::Running {
                 started_at: pod.started_at,
             },
             None,
             0,
-            s.ready,
+            ready,
         );
     };
     let restarts_allowed = match s.restart_policy.as_str() {
@@ -309,6 +327,19 @@ mod tests {
         let s = container_status(&fake(&[], "Always"), "u", 0, at(100.0));
         assert!(matches!(s.state, ContainerState::Running { .. }));
         assert!(s.ready);
+    }
+
+    #[test]
+    fn a_flipping_container_alternates_readiness_while_it_runs() {
+        let p = fake(&[(READY_FLIP, "10")], "Always");
+        let ready = |t| container_status(&p, "u", 0, at(t)).ready;
+        assert!(ready(0.0) && ready(9.9));
+        assert!(!ready(10.0) && !ready(19.9));
+        assert!(ready(20.0));
+        assert!(matches!(
+            container_status(&p, "u", 0, at(15.0)).state,
+            ContainerState::Running { .. }
+        ));
     }
 
     #[test]
