@@ -4,8 +4,9 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$KEEL_ROOT"
-# iproute2 and nftables: the chaos smoke puts replicas in network namespaces and cuts links.
-bash scripts/install-build-deps.sh iproute2 nftables
+# iproute2 and nftables: the chaos smoke puts replicas in network namespaces and cuts links;
+# faketime (libfaketime): the chaos clock-skew fault shifts one replica's wall clock.
+bash scripts/install-build-deps.sh iproute2 nftables faketime
 # containerd, runc, CNI plugins, registry, skopeo, busybox-static: the containerd e2e runs real pods.
 bash scripts/install-node-deps.sh
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }

@@ -1,7 +1,7 @@
 //! `LocalCluster`: a cell of real `keel-server` processes on 127.0.0.1 (or, with
 //! [`ClusterOptions::netns`], each in its own network namespace) for tests and tools —
-//! start, find the leader, kill / pause / restart / add replicas, wait for convergence, and stop
-//! every process it started (by pid) when dropped.
+//! start, find the leader, kill / pause / restart / add / retire replicas, wait for convergence,
+//! and stop every process it started (by pid) when dropped.
 
 use std::{
     collections::BTreeMap,
@@ -20,6 +20,7 @@ use tonic::transport::Channel;
 use crate::{
     agreed_leader, find_binary, free_port, free_ports,
     log_tail::read_tail,
+    network::NetnsLab,
     replica_rpc::{endpoint, status_at},
     wait_until, ClusterOptions, ReplicaProcess, WaitAbort,
 };
@@ -316,6 +317,14 @@ impl LocalCluster {
         ids.into_iter().zip(answers).collect()
     }
 
+    /// How replica `id`'s process ended, if it exited on its own (`None` while it runs, and once
+    /// it was stopped through this cluster).
+    pub fn exit_status(&self, id: u64) -> Option<std::process::ExitStatus> {
+        self.with_replica(id, |r| r.process_mut().and_then(|p| p.try_exit_status()))
+            .ok()
+            .flatten()
+    }
+
     /// SIGKILLs replica `id` (SIGCONT first if paused) and waits until it has exited.
     pub async fn kill(&self, id: u64) -> anyhow::Result<()> {
         let process = self.with_replica(id, |r| r.clear_process())?;
@@ -350,10 +359,33 @@ impl LocalCluster {
         self.wait_answers(id).await
     }
 
+    /// [`restart`](Self::restart) with `env` added to the replica's environment from now on
+    /// (empty: back to none), e.g. libfaketime's `LD_PRELOAD` and `FAKETIME`.
+    pub async fn restart_with_env(
+        &self,
+        id: u64,
+        env: Vec<(String, String)>,
+    ) -> anyhow::Result<()> {
+        self.with_replica(id, |r| r.set_extra_env(env))?;
+        self.restart(id).await
+    }
+
     /// Starts a new replica `id` (new port, new data dir) with `--join <addr of a live replica>`,
     /// waits until it answers Status, and returns its address. Making it a learner is the cell's
     /// job; promoting it is the caller's (ClusterClient::promote).
     pub async fn add_replica_process(&self, id: u64) -> anyhow::Result<String> {
+        self.add_replica_process_at(id, None).await
+    }
+
+    /// [`add_replica_process`](Self::add_replica_process) at a given loopback address (e.g. the
+    /// one a [`retire`](Self::retire)d replica had, so clients that knew it find it again).
+    /// In network namespaces the address is always the id's own, and a retired replica's
+    /// namespace is reused.
+    pub async fn add_replica_process_at(
+        &self,
+        id: u64,
+        loopback_addr: Option<String>,
+    ) -> anyhow::Result<String> {
         anyhow::ensure!(
             !self.lock().contains_key(&id),
             "replica {id} already exists"
@@ -363,7 +395,11 @@ impl LocalCluster {
             None => anyhow::bail!("no live replica to join through"),
         };
         let addr = match &self.opts.netns {
-            None => format!("127.0.0.1:{}", free_port()?),
+            None => match loopback_addr {
+                Some(addr) => addr,
+                None => format!("127.0.0.1:{}", free_port()?),
+            },
+            Some(lab) if lab.has_replica(id) => NetnsLab::replica_addr(id),
             Some(lab) => lab.add_replica(id)?,
         };
         let mut r = ReplicaProcess::new(
@@ -381,6 +417,22 @@ impl LocalCluster {
         started?;
         self.wait_answers(id).await?;
         Ok(addr)
+    }
+
+    /// Stops replica `id` (SIGKILL) and forgets it: it no longer counts in [`ids`](Self::ids).
+    /// With `wipe_data` its data dir is removed, so the id can join again as a new replica. Its
+    /// log file stays (a later process of the same id appends to it). Returns its address.
+    pub async fn retire(&self, id: u64, wipe_data: bool) -> anyhow::Result<String> {
+        self.kill(id).await?;
+        let replica = self
+            .lock()
+            .remove(&id)
+            .with_context(|| format!("no replica {id} in this cluster"))?;
+        if wipe_data && replica.data_dir().exists() {
+            std::fs::remove_dir_all(replica.data_dir())
+                .with_context(|| format!("removing {}", replica.data_dir().display()))?;
+        }
+        Ok(replica.addr().to_string())
     }
 
     /// Waits until replica `id` answers Status; gives up at once if its process exits.

@@ -18,6 +18,8 @@ pub struct ReplicaProcess {
     bootstrap_args: Vec<String>,
     /// A command prefix the server is started through (e.g. `ip netns exec NS`); empty: none.
     launcher: Vec<String>,
+    /// Environment for the next starts on top of `RUST_BACKTRACE`/`RUST_LOG` (e.g. libfaketime).
+    extra_env: Vec<(String, String)>,
     starts: u32,
     process: Option<ChildProcess>,
 }
@@ -40,6 +42,7 @@ impl ReplicaProcess {
             tuning_args,
             bootstrap_args,
             launcher: Vec::new(),
+            extra_env: Vec::new(),
             starts: 0,
             process: None,
         }
@@ -50,6 +53,11 @@ impl ReplicaProcess {
     pub fn with_launcher(mut self, launcher: Vec<String>) -> Self {
         self.launcher = launcher;
         self
+    }
+
+    /// Sets the extra environment of the next starts (empty: none).
+    pub fn set_extra_env(&mut self, env: Vec<(String, String)>) {
+        self.extra_env = env;
     }
 
     pub fn id(&self) -> u64 {
@@ -95,6 +103,7 @@ impl ReplicaProcess {
         if let Some(filter) = rust_log {
             envs.push(("RUST_LOG".to_string(), filter.to_string()));
         }
+        envs.extend(self.extra_env.iter().cloned());
         let name = format!("replica {}", self.id);
         let process = match self.launcher.split_first() {
             None => ChildProcess::spawn(&name, server_bin, &self.args(), &envs, &self.log_path)?,

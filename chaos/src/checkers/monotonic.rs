@@ -1,10 +1,11 @@
 //! Terms and revisions never go backwards: per replica across samples (they are durable, so not
-//! even across restarts), and across acknowledged writes in real time.
+//! even across restarts; only a replica whose data was wiped starts again, as a new incarnation),
+//! and across acknowledged writes in real time.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::{CheckResult, Checker};
-use crate::history::{format_ns, History, OpId};
+use crate::history::{format_ns, incarnation, History, OpId};
 
 /// A value observed somewhere inside `[invoke, complete]`.
 #[derive(Clone, Copy, Debug)]
@@ -14,7 +15,23 @@ struct Observation {
     value: u64,
 }
 
-/// Checks, for each replica, that no term or applied revision sample is lower than one taken
+/// One incarnation of a replica: samples before and after a data wipe are judged apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct ReplicaLife {
+    replica: u64,
+    incarnation: usize,
+}
+
+impl std::fmt::Display for ReplicaLife {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.incarnation {
+            0 => write!(f, "{}", self.replica),
+            n => write!(f, "{} (incarnation {})", self.replica, n + 1),
+        }
+    }
+}
+
+/// Checks, for each replica (each incarnation of it), that no term or applied revision sample is lower than one taken
 /// strictly before it (the earlier answer arrived before the later request was sent; samples in
 /// flight together are not ordered). Restarts are no exception: terms and revisions are durable.
 /// Also checks the store's revisions as clients saw them: acknowledged writes have distinct
@@ -30,21 +47,34 @@ impl Checker for Monotonic {
     fn check(&self, history: &History) -> CheckResult {
         let mut result = CheckResult::new(self.name());
         let cluster = &history.cluster;
-        let mut terms: BTreeMap<u64, Vec<Observation>> = BTreeMap::new();
+        // Per (replica, incarnation): a replica wiped and re-added starts from zero again.
+        let life = |replica: u64, invoke: u64| -> ReplicaLife {
+            ReplicaLife {
+                replica,
+                incarnation: incarnation(&cluster.wipes, replica, invoke),
+            }
+        };
+        let mut terms: BTreeMap<ReplicaLife, Vec<Observation>> = BTreeMap::new();
         for s in &cluster.leader_samples {
-            terms.entry(s.replica).or_default().push(Observation {
-                invoke: s.invoke_ns,
-                complete: s.complete_ns,
-                value: s.term,
-            });
+            terms
+                .entry(life(s.replica, s.invoke_ns))
+                .or_default()
+                .push(Observation {
+                    invoke: s.invoke_ns,
+                    complete: s.complete_ns,
+                    value: s.term,
+                });
         }
-        let mut revisions: BTreeMap<u64, Vec<Observation>> = BTreeMap::new();
+        let mut revisions: BTreeMap<ReplicaLife, Vec<Observation>> = BTreeMap::new();
         for s in cluster.state_samples.iter().chain(&cluster.final_states) {
-            revisions.entry(s.replica).or_default().push(Observation {
-                invoke: s.invoke_ns,
-                complete: s.complete_ns,
-                value: s.revision,
-            });
+            revisions
+                .entry(life(s.replica, s.invoke_ns))
+                .or_default()
+                .push(Observation {
+                    invoke: s.invoke_ns,
+                    complete: s.complete_ns,
+                    value: s.revision,
+                });
         }
         for (what, per_replica) in [("term", &terms), ("revision", &revisions)] {
             for (replica, samples) in per_replica {
@@ -205,6 +235,39 @@ mod checker_tests {
         );
         assert!(
             r.violations[1].starts_with("replica 2: revision went backwards from 12"),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_wiped_replica_starts_again_but_only_after_the_wipe() {
+        let mut t = TestHistory::new();
+        t.leader(3, (0, 1), 4, Some(3));
+        t.state(3, (0, 1), 273, "a");
+        t.h.cluster.wipes.push(crate::history::DataWipe {
+            replica: 3,
+            at_ns: 5,
+        });
+        // The new incarnation starts from nothing and rises again.
+        t.leader(3, (6, 7), 0, None);
+        t.state(3, (6, 7), 0, "empty");
+        t.state(3, (8, 9), 280, "b");
+        let r = Monotonic.check(&t.build());
+        assert_eq!(r.verdict(), Verdict::Pass, "{r:?}");
+
+        // Going backwards within the new incarnation is still flagged, and named.
+        let mut t = TestHistory::new();
+        t.state(3, (0, 1), 273, "a");
+        t.h.cluster.wipes.push(crate::history::DataWipe {
+            replica: 3,
+            at_ns: 5,
+        });
+        t.state(3, (6, 7), 280, "b");
+        t.state(3, (8, 9), 100, "c");
+        let r = Monotonic.check(&t.build());
+        assert_eq!(r.violation_count, 1, "{r:?}");
+        assert!(
+            r.violations[0].starts_with("replica 3 (incarnation 2): revision went backwards"),
             "{r:?}"
         );
     }

@@ -10,6 +10,7 @@ use super::{Fault, FaultEnv, Target};
 pub struct KillFault {
     pub target: Target,
     victim: Option<u64>,
+    hit_leader: bool,
 }
 
 impl KillFault {
@@ -17,6 +18,7 @@ impl KillFault {
         KillFault {
             target,
             victim: None,
+            hit_leader: target == Target::Leader,
         }
     }
 }
@@ -27,15 +29,16 @@ impl Fault for KillFault {
     }
 
     fn hits_leader(&self) -> bool {
-        self.target == Target::Leader
+        self.hit_leader
     }
 
     fn inject<'a>(&'a mut self, env: &'a FaultEnv) -> BoxFuture<'a, anyhow::Result<String>> {
         Box::pin(async move {
-            let (id, what) = self.target.pick(env).await?;
-            env.cluster.kill(id).await?;
-            self.victim = Some(id);
-            Ok(what)
+            let victim = self.target.pick_victim(env).await?;
+            env.cluster.kill(victim.id).await?;
+            self.victim = Some(victim.id);
+            self.hit_leader = victim.is_leader;
+            Ok(victim.what)
         })
     }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{LeaderSample, StateSample};
+use super::{DataWipe, LeaderSample, StateSample};
 
 /// Samples of every replica's term, leader, revision and state hash taken during the run, and the
 /// final samples taken after healing.
@@ -17,4 +17,8 @@ pub struct ClusterObservations {
     /// One sample per replica taken at the final check after healing (the first round in which
     /// they agreed, or the last round tried).
     pub final_states: Vec<StateSample>,
+    /// Replicas removed from the cell with their data (membership faults): samples taken after a
+    /// wipe come from a new incarnation.
+    #[serde(default)]
+    pub wipes: Vec<DataWipe>,
 }

@@ -108,6 +108,10 @@ mod tests {
                 }],
                 healed_ns: Some(8),
                 final_states: vec![],
+                wipes: vec![crate::history::DataWipe {
+                    replica: 2,
+                    at_ns: 5,
+                }],
             },
             final_reads: vec![FinalRead {
                 key: "k".into(),

@@ -97,6 +97,15 @@ impl HistoryRecorder {
         self.lock().cluster.replicas = replicas;
     }
 
+    /// Records that replica `replica` was stopped and its data removed, now.
+    pub fn record_wipe(&self, replica: u64) {
+        let at_ns = self.now_ns();
+        self.lock()
+            .cluster
+            .wipes
+            .push(super::DataWipe { replica, at_ns });
+    }
+
     /// Records that the last fault was healed, now.
     pub fn mark_healed(&self) {
         let now = self.now_ns();

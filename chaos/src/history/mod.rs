@@ -6,6 +6,7 @@
 //! Times are nanoseconds on one monotonic clock that starts when the [`HistoryRecorder`] is made.
 
 mod cluster_observations;
+mod data_wipe;
 mod final_read;
 #[allow(clippy::module_inception)]
 mod history;
@@ -19,6 +20,7 @@ mod time_format;
 mod watch_log;
 
 pub use cluster_observations::ClusterObservations;
+pub use data_wipe::{incarnation, DataWipe};
 pub use final_read::FinalRead;
 pub use history::History;
 pub use history_recorder::HistoryRecorder;

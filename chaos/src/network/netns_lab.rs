@@ -125,6 +125,11 @@ impl NetnsLab {
         ]
     }
 
+    /// Whether replica `id` has a namespace in this lab.
+    pub fn has_replica(&self, id: u64) -> bool {
+        self.lock().replicas.contains(&id)
+    }
+
     /// Creates replica `id`'s namespace, joined to the hub bridge, and returns its listen address.
     pub fn add_replica(&self, id: u64) -> anyhow::Result<String> {
         anyhow::ensure!((1..=MAX_ID).contains(&id), "replica ids 1..={MAX_ID} only");

@@ -20,7 +20,9 @@ use crate::{
     network::NetnsLab,
     replica_rpc::{endpoint, status_at},
     runner::FaultSchedule,
-    wait_until, ClusterOptions, LocalCluster,
+    wait_until,
+    workload::ClientAttachments,
+    ClusterOptions, LocalCluster,
 };
 
 /// Workload before the first fault (the "before" success rate) and after the last heal.
@@ -72,12 +74,19 @@ pub async fn run_chaos(
     if root.exists() {
         std::fs::remove_dir_all(&root).with_context(|| format!("clearing {}", root.display()))?;
     }
+    let mut extra_args = Vec::new();
+    if args.unsafe_local_reads {
+        extra_args.push("--unsafe-local-reads".to_string());
+    }
     let opts = ClusterOptions {
         replicas,
         root: Some(root.clone()),
         rust_log: Some("info".into()),
         netns: lab.clone(),
         request_timeout: Duration::from_secs(2),
+        snapshot_logs: scenario.cell.snapshot_logs,
+        keep_logs: scenario.cell.keep_logs,
+        extra_args,
         ..Default::default()
     };
     let cluster = Arc::new(LocalCluster::start(opts).await?);
@@ -95,8 +104,22 @@ pub async fn run_chaos(
         args.seed
     ));
     let hard_deadline = Instant::now() + duration * 3 + Duration::from_secs(180);
-    let mut workload = WorkloadSet::start(&cluster, &rec, args, hard_deadline)?;
-    let env = FaultEnv::new(cluster.clone(), lab.clone(), args.seed);
+    let attachments = ClientAttachments::new();
+    let mut workload = WorkloadSet::start(
+        &cluster,
+        &rec,
+        args,
+        scenario.reads_anywhere,
+        &attachments,
+        hard_deadline,
+    )?;
+    let env = FaultEnv::new(
+        cluster.clone(),
+        lab.clone(),
+        attachments,
+        rec.clone(),
+        args.seed,
+    );
 
     tokio::time::sleep(WARMUP).await;
     let phase_start = Instant::now();
@@ -114,6 +137,8 @@ pub async fn run_chaos(
         .stop_clients(Duration::from_millis(args.op_timeout_ms) + Duration::from_secs(2))
         .await;
     progress(format!("workload stopped after {ops} operations"));
+    // Membership faults may have changed who the replicas are: judge the final members.
+    rec.set_replicas(cluster.ids());
     let converged = final_check(&cluster, &rec, workload.keys()).await;
     workload
         .finish_watchers(converged.map(|c| c.0), Duration::from_secs(10))

@@ -18,6 +18,6 @@ pub use metrics::{compute_metrics, Metrics};
 pub use percentiles::Percentiles;
 pub use report::Report;
 pub use run_args::{NetworkMode, RunArgs};
-pub use scenario::{find_scenario, scenarios, Scenario};
+pub use scenario::{find_scenario, scenarios, CellTuning, Scenario};
 pub use schedule::{FaultSchedule, ScheduledFault};
 pub use timeline_plot::draw_timeline;

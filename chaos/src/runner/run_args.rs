@@ -54,6 +54,10 @@ pub struct RunArgs {
     /// Keep the cell's data dirs and logs even when the run passes.
     #[arg(long)]
     pub keep_data: bool,
+    /// Start every replica with `keel-server --unsafe-local-reads` (reads skip ReadIndex): a
+    /// deliberately broken cell, to show the linearizability checker failing on real processes.
+    #[arg(long)]
+    pub unsafe_local_reads: bool,
 }
 
 /// Parses `500ms`, `90s`, `10m`, `1h` or plain seconds.
@@ -96,9 +100,14 @@ impl RunArgs {
             NetworkMode::Netns => "netns",
             NetworkMode::Loopback => "loopback",
         };
+        let unsafe_reads = if self.unsafe_local_reads {
+            " --unsafe-local-reads"
+        } else {
+            ""
+        };
         format!(
             "keel-chaos run --scenario {} --seed {} --duration {} --out {} --network {net} \
-             --replicas {replicas} --clients {} --keys {} --think-ms {} --watchers {} --op-timeout-ms {}",
+             --replicas {replicas} --clients {} --keys {} --think-ms {} --watchers {} --op-timeout-ms {}{unsafe_reads}",
             self.scenario,
             self.seed,
             format_duration(duration),

@@ -20,6 +20,21 @@ pub struct Scenario {
     /// The default `--duration` (the fault phase; warm-up and cool-down come on top).
     pub default_duration: Duration,
     pub replicas: usize,
+    /// Reads go to a seeded random replica rather than the client's own (see
+    /// `RegisterClientConfig::reads_anywhere`).
+    pub reads_anywhere: bool,
+    /// Raft log tuning for the replicas (`None`: keel-server's defaults).
+    pub cell: CellTuning,
+}
+
+/// Server flags a scenario needs (e.g. tiny snapshot intervals so a cut-off follower must be
+/// sent a snapshot).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CellTuning {
+    /// `--snapshot-logs`.
+    pub snapshot_logs: Option<u64>,
+    /// `--keep-logs`.
+    pub keep_logs: Option<u64>,
 }
 
 const fn secs(s: u64) -> Duration {
@@ -53,6 +68,8 @@ pub fn scenarios() -> Vec<Scenario> {
             gap: (ms(2_500), ms(3_500)),
             default_duration: secs(65),
             replicas: 3,
+            reads_anywhere: false,
+            cell: CellTuning::default(),
         },
         Scenario {
             name: "leader-kill",
@@ -63,6 +80,8 @@ pub fn scenarios() -> Vec<Scenario> {
             gap: (ms(2_000), ms(3_000)),
             default_duration: secs(120),
             replicas: 3,
+            reads_anywhere: false,
+            cell: CellTuning::default(),
         },
         Scenario {
             name: "partition",
@@ -77,6 +96,8 @@ pub fn scenarios() -> Vec<Scenario> {
             gap: (secs(2), secs(3)),
             default_duration: secs(120),
             replicas: 3,
+            reads_anywhere: false,
+            cell: CellTuning::default(),
         },
         Scenario {
             name: "pause",
@@ -91,6 +112,8 @@ pub fn scenarios() -> Vec<Scenario> {
             gap: (secs(2), secs(3)),
             default_duration: secs(120),
             replicas: 3,
+            reads_anywhere: false,
+            cell: CellTuning::default(),
         },
         Scenario {
             name: "lossy",
@@ -104,6 +127,8 @@ pub fn scenarios() -> Vec<Scenario> {
             gap: (secs(2), secs(3)),
             default_duration: secs(120),
             replicas: 3,
+            reads_anywhere: false,
+            cell: CellTuning::default(),
         },
         Scenario {
             name: "one-way",
@@ -117,6 +142,111 @@ pub fn scenarios() -> Vec<Scenario> {
             gap: (secs(2), secs(3)),
             default_duration: secs(120),
             replicas: 3,
+            reads_anywhere: false,
+            cell: CellTuning::default(),
+        },
+        Scenario {
+            name: "stale-reads",
+            about: "isolate the leader while reads go to every replica; with --unsafe-local-reads \
+                    the linearizability checker must fail (without it, pass)",
+            faults: vec![Partition {
+                shape: PartitionShape::IsolateLeader,
+            }],
+            shuffle: false,
+            hold: (secs(4), secs(5)),
+            gap: (secs(2), secs(3)),
+            default_duration: secs(20),
+            replicas: 3,
+            reads_anywhere: true,
+            cell: CellTuning::default(),
+        },
+        Scenario {
+            name: "client-kill",
+            about: "SIGKILL exactly the replica client 0 is attached to (leader or not), restart it",
+            faults: vec![Kill {
+                target: Target::AttachedTo { client: 0 },
+            }],
+            shuffle: false,
+            hold: (ms(500), ms(2_000)),
+            gap: (secs(2), secs(3)),
+            default_duration: secs(40),
+            replicas: 3,
+            reads_anywhere: false,
+            cell: CellTuning::default(),
+        },
+        Scenario {
+            name: "clock-skew",
+            about: "restart a replica with its wall clock an hour ahead, or the leader's an hour \
+                    behind (libfaketime), then with the true clock",
+            faults: vec![
+                ClockSkew {
+                    target: Target::Random,
+                    offset_secs: 3_600,
+                },
+                ClockSkew {
+                    target: leader,
+                    offset_secs: -3_600,
+                },
+            ],
+            shuffle: false,
+            hold: (secs(3), secs(5)),
+            gap: (secs(2), secs(3)),
+            default_duration: secs(40),
+            replicas: 3,
+            reads_anywhere: false,
+            cell: CellTuning::default(),
+        },
+        Scenario {
+            name: "slow-disk",
+            about: "restart the leader with 200 ms fsyncs, or a follower with 500 ms ones \
+                    (keel-server's raft-log-fsync failpoint), then with a normal disk",
+            faults: vec![
+                SlowFsync {
+                    target: leader,
+                    delay_ms: 200,
+                },
+                SlowFsync {
+                    target: Target::Follower,
+                    delay_ms: 500,
+                },
+            ],
+            shuffle: false,
+            hold: (secs(3), secs(5)),
+            gap: (secs(2), secs(3)),
+            default_duration: secs(40),
+            replicas: 3,
+            reads_anywhere: false,
+            cell: CellTuning::default(),
+        },
+        Scenario {
+            name: "membership",
+            about: "replace a random voter (the leader too) by a new replica: add learner, \
+                    promote, remove; then put it back the same way",
+            faults: vec![MembershipSwap],
+            shuffle: false,
+            hold: (secs(2), secs(4)),
+            gap: (secs(2), secs(3)),
+            default_duration: secs(40),
+            replicas: 3,
+            reads_anywhere: false,
+            cell: CellTuning::default(),
+        },
+        Scenario {
+            name: "snapshot",
+            about: "blackhole a follower until the leader purged its log past it; after the heal \
+                    it catches up by snapshot",
+            faults: vec![SnapshotCatchUp],
+            shuffle: false,
+            // Longer than the ~10 s in which the leader gives up the cut-off follower's stream.
+            hold: (secs(11), secs(12)),
+            gap: (secs(2), secs(3)),
+            default_duration: secs(30),
+            replicas: 3,
+            reads_anywhere: false,
+            cell: CellTuning {
+                snapshot_logs: Some(100),
+                keep_logs: Some(20),
+            },
         },
         Scenario {
             name: "soak",
@@ -136,6 +266,8 @@ pub fn scenarios() -> Vec<Scenario> {
             gap: (secs(1), secs(3)),
             default_duration: secs(600),
             replicas: 5,
+            reads_anywhere: false,
+            cell: CellTuning::default(),
         },
     ]
 }
@@ -169,7 +301,18 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), all.len());
-        for required in ["smoke", "leader-kill", "partition", "pause"] {
+        for required in [
+            "smoke",
+            "leader-kill",
+            "partition",
+            "pause",
+            "stale-reads",
+            "client-kill",
+            "membership",
+            "snapshot",
+            "clock-skew",
+            "slow-disk",
+        ] {
             assert!(find_scenario(required).is_ok(), "{required}");
         }
         assert!(find_scenario("nope")
@@ -178,5 +321,8 @@ mod tests {
             .contains("smoke"));
         assert!(find_scenario("smoke").unwrap().needs_network());
         assert!(!find_scenario("leader-kill").unwrap().needs_network());
+        assert!(!find_scenario("membership").unwrap().needs_network());
+        assert!(find_scenario("snapshot").unwrap().needs_network());
+        assert!(find_scenario("stale-reads").unwrap().reads_anywhere);
     }
 }

@@ -12,8 +12,8 @@ use crate::{
     history::{HistoryRecorder, WatchLog},
     replica_rpc::endpoint,
     workload::{
-        run_register_client, run_sampler, run_watcher, RegisterClientConfig, StopFlag, StoreTarget,
-        WatcherConfig,
+        run_register_client, run_sampler, run_watcher, ClientAttachments, RegisterClientConfig,
+        StopFlag, StoreTarget, WatcherConfig,
     },
     LocalCluster,
 };
@@ -42,11 +42,15 @@ impl WorkloadSet {
         &self.keys
     }
 
-    /// Starts every task; none runs past `hard_deadline`.
+    /// Starts every task; none runs past `hard_deadline`. `reads_anywhere`: see
+    /// [`RegisterClientConfig::reads_anywhere`]; the clients publish their replicas in
+    /// `attachments`.
     pub fn start(
         cluster: &Arc<LocalCluster>,
         rec: &Arc<HistoryRecorder>,
         args: &RunArgs,
+        reads_anywhere: bool,
+        attachments: &ClientAttachments,
         hard_deadline: Instant,
     ) -> anyhow::Result<Self> {
         let keys: Vec<String> = (0..args.keys.max(1))
@@ -79,6 +83,8 @@ impl WorkloadSet {
                 read_percent: 45,
                 write_percent: 35,
                 seed: args.seed.wrapping_mul(1_000_003).wrapping_add(u64::from(c)),
+                reads_anywhere,
+                attachments: attachments.clone(),
                 max_ops: 10_000_000,
                 deadline: hard_deadline,
             };

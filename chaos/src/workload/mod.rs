@@ -3,6 +3,7 @@
 //! watchers on several replicas that resume after disconnects, and a sampler of every replica's
 //! term, leader, revision and state hash.
 
+mod client_attachments;
 mod register_client;
 mod register_ops;
 mod sampler;
@@ -10,6 +11,7 @@ mod status_outcome;
 mod stop_flag;
 mod watcher;
 
+pub use client_attachments::ClientAttachments;
 pub use register_client::{run_register_client, RegisterClientConfig};
 pub use register_ops::{cas, read, write, StoreTarget};
 pub use sampler::run_sampler;

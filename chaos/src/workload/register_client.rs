@@ -6,7 +6,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use tokio::time::Instant;
 
-use super::{cas, read, write, StopFlag, StoreTarget};
+use super::{cas, read, write, ClientAttachments, StopFlag, StoreTarget};
 use crate::history::{HistoryRecorder, Outcome, Reply};
 
 /// Pause after an error before the next request (on the next replica).
@@ -28,6 +28,11 @@ pub struct RegisterClientConfig {
     pub read_percent: u32,
     pub write_percent: u32,
     pub seed: u64,
+    /// Send each read to a seeded random replica (as a load-balanced client would) instead of the
+    /// attached one; writes still go to the attached replica.
+    pub reads_anywhere: bool,
+    /// Where the client publishes the replica it is attached to.
+    pub attachments: ClientAttachments,
     /// Hard bounds on the loop.
     pub max_ops: u64,
     pub deadline: Instant,
@@ -50,13 +55,22 @@ pub async fn run_register_client(
     let mut seen: HashMap<String, Option<String>> = HashMap::new();
     let mut sent = 0u64;
     while !stop.is_stopped() && Instant::now() < cfg.deadline && sent < cfg.max_ops {
+        cfg.attachments.attach(cfg.client_id, targets[at].replica);
         let key = cfg.keys[rng.random_range(0..cfg.keys.len())].clone();
         let value = format!("c{}-{}", cfg.client_id, sent);
         let dice = rng.random_range(0..100u32);
         let target = &mut targets[at];
         let t = cfg.op_timeout;
+        // A read sent elsewhere says nothing about the attached replica.
+        let read_elsewhere = cfg.reads_anywhere && dice < cfg.read_percent;
         let outcome = if dice < cfg.read_percent {
-            let o = read(&rec, cfg.client_id, target, &key, t).await;
+            let o = if cfg.reads_anywhere {
+                let anywhere = rng.random_range(0..cfg.targets.len());
+                let mut target = cfg.targets[anywhere].clone();
+                read(&rec, cfg.client_id, &mut target, &key, t).await
+            } else {
+                read(&rec, cfg.client_id, target, &key, t).await
+            };
             if let Outcome::Ok(Reply::Read { value, .. }) = &o {
                 seen.insert(key.clone(), value.clone());
             }
@@ -91,6 +105,9 @@ pub async fn run_register_client(
         sent += 1;
         match outcome {
             Outcome::Ok(_) => tokio::time::sleep(cfg.think).await,
+            Outcome::Fail | Outcome::Unknown if read_elsewhere => {
+                tokio::time::sleep(ERROR_BACKOFF).await;
+            }
             Outcome::Fail | Outcome::Unknown => {
                 at = (at + 1) % targets.len();
                 tokio::time::sleep(ERROR_BACKOFF).await;

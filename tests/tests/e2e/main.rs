@@ -2,6 +2,7 @@
 //! 127.0.0.1. One test binary (cheap to link); each file is one area.
 
 mod agent_support;
+mod chaos_support;
 mod objects_support;
 mod support;
 
@@ -9,7 +10,10 @@ mod agents;
 mod bad_input;
 mod brain;
 mod cell;
+mod chaos_clock_skew;
+mod chaos_scenarios;
 mod chaos_smoke;
+mod chaos_stale_reads;
 mod containerd_pods;
 mod failover;
 mod keelctl;
