@@ -25,7 +25,7 @@ use crate::support::cell;
 
 const NODE: &str = "logs-node";
 
-fn run_script(script: &str, args: &[&str]) {
+pub(crate) fn run_script(script: &str, args: &[&str]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let status = Command::new("bash")
         .arg(root.join("scripts").join(script))
@@ -35,7 +35,7 @@ fn run_script(script: &str, args: &[&str]) {
     assert!(status.success(), "scripts/{script} {args:?}: {status}");
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -43,7 +43,7 @@ fn free_port() -> u16 {
 }
 
 /// docker-registry on 127.0.0.1:`port`, storage under `dir`, with the demo images pushed.
-async fn registry_with_images(dir: &Path, port: u16) -> ChildProcess {
+pub(crate) async fn registry_with_images(dir: &Path, port: u16) -> ChildProcess {
     std::fs::create_dir_all(dir.join("storage")).unwrap();
     let config = dir.join("registry.yml");
     std::fs::write(
@@ -74,10 +74,17 @@ async fn registry_with_images(dir: &Path, port: u16) -> ChildProcess {
     registry
 }
 
-fn start_cri_agent(cluster: &LocalCluster, root: &Path, registry: &str) -> Agent {
-    let log = std::fs::File::create(cluster.root().join("agent-logs.log")).unwrap();
+/// keel-agent for node `node` on its own containerd under `root`, logging to
+/// `<cluster>/agent-<node>.log`.
+pub(crate) fn start_cri_agent(
+    cluster: &LocalCluster,
+    node: &str,
+    root: &Path,
+    registry: &str,
+) -> Agent {
+    let log = std::fs::File::create(cluster.root().join(format!("agent-{node}.log"))).unwrap();
     let child = Command::new(find_binary("keel-agent").expect("keel-agent is built"))
-        .args(["--node-name", NODE, "--runtime", "cri", "--servers"])
+        .args(["--node-name", node, "--runtime", "cri", "--servers"])
         .arg(cluster.addrs().join(","))
         .arg("--root-dir")
         .arg(root)
@@ -90,7 +97,7 @@ fn start_cri_agent(cluster: &LocalCluster, root: &Path, registry: &str) -> Agent
     Agent(child)
 }
 
-async fn wait_running(cluster: &LocalCluster, name: &str) {
+pub(crate) async fn wait_running(cluster: &LocalCluster, name: &str) {
     wait_until(
         Duration::from_secs(60),
         format!("pod {name} Running"),
@@ -109,7 +116,7 @@ async fn wait_running(cluster: &LocalCluster, name: &str) {
 }
 
 /// SIGTERM to the agent (it stops its containerd), then waits for it to exit.
-async fn stop_agent(agent: &mut Agent) {
+pub(crate) async fn stop_agent(agent: &mut Agent) {
     // SAFETY: kill(2) on our own child, not reaped before try_wait sees it exit.
     unsafe { libc::kill(agent.0.id() as libc::pid_t, libc::SIGTERM) };
     wait_until(
@@ -144,7 +151,7 @@ async fn keelctl_logs_and_exec_reach_the_pods_agent() {
     let _registry = registry_with_images(&cluster.root().join("registry"), port).await;
     wait_bootstrapped(&cluster).await;
     let root: PathBuf = cluster.root().join("agent");
-    let mut agent = start_cri_agent(&cluster, &root, &registry);
+    let mut agent = start_cri_agent(&cluster, NODE, &root, &registry);
     wait_until(
         Duration::from_secs(30),
         "the node registered with its agent's port",

@@ -27,5 +27,6 @@ mod pod_config_probes;
 mod partitions;
 mod services;
 mod snapshots;
+mod top_usage;
 mod watch;
 mod workloads;
