@@ -12,6 +12,7 @@ pub mod checkers;
 mod child_process;
 mod cluster_options;
 mod cluster_waits;
+pub mod cri_node;
 pub mod faults;
 pub mod history;
 mod leader_view;

@@ -1,5 +1,5 @@
 //! `keel-bench`'s measurements: the store workload against Keel and etcd, the object API mix,
-//! leader failover, and scheduling on hollow nodes.
+//! leader failover, scheduling on hollow nodes, and pod startup on a real node.
 
 pub mod endpoints;
 pub mod etcd_backend;
@@ -11,5 +11,6 @@ pub mod kv_backend;
 pub mod latency;
 pub mod objects_bench;
 pub mod schedule_bench;
+pub mod startup_bench;
 pub mod store_bench;
 pub mod store_workload;

@@ -8,6 +8,8 @@
 //! - `keel-bench failover`: leader SIGKILL → first acknowledged write, over repeated kills.
 //! - `keel-bench schedule`: pods bound per second and creation → binding p50/p99 on hollow nodes,
 //!   and leader kill → scheduling resumed.
+//! - `keel-bench startup`: pod startup on a real node (keel-agent with its own containerd, as
+//!   root): creation → Running seen by a watch, p50/p99/max, at a bounded concurrency.
 //!
 //! Progress goes to stderr; results (JSON) to stdout.
 
@@ -16,6 +18,7 @@ use keel_chaos::bench::{
     failover::{run_failover, FailoverArgs},
     objects_bench::{run_objects_bench, ObjectsBenchArgs},
     schedule_bench::{run_schedule_bench, ScheduleBenchArgs},
+    startup_bench::{run_startup_bench, StartupBenchArgs},
     store_bench::{run_store_bench, StoreBenchArgs},
 };
 
@@ -39,6 +42,8 @@ enum Command {
     Objects(ObjectsBenchArgs),
     /// Scheduling on hollow nodes: bound pods/s, creation → binding, leader kill → resumed.
     Schedule(ScheduleBenchArgs),
+    /// Pod startup on a real node (containerd): creation → Running p50/p99/max.
+    Startup(StartupBenchArgs),
 }
 
 #[tokio::main]
@@ -63,6 +68,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Schedule(args) => {
             let report = run_schedule_bench(&args, |line| eprintln!("keel-bench: {line}")).await?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        Command::Startup(args) => {
+            let report = run_startup_bench(&args, |line| eprintln!("keel-bench: {line}")).await?;
             println!("{}", serde_json::to_string(&report)?);
         }
         Command::Failover(args) => {
