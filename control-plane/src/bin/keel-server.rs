@@ -12,6 +12,13 @@ async fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Failpoints: armed from FAILPOINTS (e.g. `raft-log-fsync=sleep(200)`) when built with them.
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
+    #[cfg(not(feature = "failpoints"))]
+    if std::env::var_os("FAILPOINTS").is_some() {
+        tracing::warn!("FAILPOINTS is ignored: keel-server was built without feature failpoints");
+    }
     let args = ServerArgs::parse();
     if let Err(e) = run(args).await {
         eprintln!("keel-server: {e:#}");

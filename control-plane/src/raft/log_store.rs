@@ -97,9 +97,19 @@ fn cf<'a>(db: &'a DB, name: &str) -> io::Result<&'a rocksdb::ColumnFamily> {
         .ok_or_else(|| io::Error::other(format!("column family {name} missing")))
 }
 
+/// The `raft-log-fsync` failpoint (feature `failpoints`, armed by `FAILPOINTS` at startup):
+/// `sleep(MS)` delays every fsync of the Raft log, `return` fails it.
+fn fsync_failpoint() -> io::Result<()> {
+    fail::fail_point!("raft-log-fsync", |_| {
+        Err(io::Error::other("failpoint raft-log-fsync"))
+    });
+    Ok(())
+}
+
 /// fsyncs the WAL; on failure logs and exits the process (never continue on a lie).
 fn sync_or_die(db: &DB) -> io::Result<()> {
-    if let Err(e) = db.flush_wal(true) {
+    let synced = fsync_failpoint().and_then(|()| db.flush_wal(true).map_err(io::Error::other));
+    if let Err(e) = synced {
         tracing::error!(error = %e, "fsync of the Raft log failed; stopping this replica");
         eprintln!("keel-server: fsync of the Raft log failed ({e}); stopping this replica");
         std::process::exit(EXIT_DISK_FAILURE);

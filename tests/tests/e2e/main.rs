@@ -11,6 +11,7 @@ mod bad_input;
 mod brain;
 mod cell;
 mod chaos_clock_skew;
+mod chaos_fsync;
 mod chaos_scenarios;
 mod chaos_smoke;
 mod chaos_stale_reads;
