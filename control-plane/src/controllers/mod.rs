@@ -13,6 +13,7 @@ pub mod deployment;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
+pub mod hpa_plan;
 mod informer;
 pub mod job;
 mod job_plan;
