@@ -18,6 +18,7 @@ use crate::node_object::node_object;
 use crate::pod_sync::{self, IpPool};
 use crate::pods::cluster_api::CellObjects;
 use crate::reporter;
+use crate::retry_backoff::RetryBackoff;
 use crate::runtime::cri::{CriOptions, CriRuntime};
 use crate::runtime::fake::FakeRuntime;
 use crate::runtime::ContainerRuntime;
@@ -133,7 +134,7 @@ async fn drive<R: ContainerRuntime>(
 
 async fn register(cell: &CellClient, args: &AgentArgs, started: SystemTime) -> (Value, Duration) {
     let body = node_object(args, started).to_string().into_bytes();
-    let mut pause = Duration::from_millis(100);
+    let mut backoff = RetryBackoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         let attempt = async {
             let mut client = NodePlaneClient::new(cell.channel()?);
@@ -158,8 +159,7 @@ async fn register(cell: &CellClient, args: &AgentArgs, started: SystemTime) -> (
             Err(e) => {
                 tracing::warn!(replica = %cell.current(), error = %e, "registration failed; retrying");
                 cell.rotate();
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(2));
+                tokio::time::sleep(backoff.next_pause()).await;
             }
         }
     }

@@ -17,4 +17,5 @@ pub mod pod_sync;
 pub mod pods;
 pub mod proxy;
 pub mod reporter;
+pub mod retry_backoff;
 pub mod runtime;

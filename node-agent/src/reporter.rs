@@ -15,6 +15,7 @@ use crate::cell_client::{CellClient, Redirected};
 use crate::config::AgentArgs;
 use crate::node_object::node_status;
 use crate::pod_status::pod_status;
+use crate::retry_backoff::RetryBackoff;
 use crate::runtime::ContainerRuntime;
 
 /// Runs until the process exits.
@@ -25,7 +26,9 @@ pub async fn run<R: ContainerRuntime>(
     started: SystemTime,
     every: Duration,
 ) {
+    let mut backoff = RetryBackoff::new(Duration::from_millis(200), Duration::from_secs(5));
     loop {
+        let attempt = std::time::Instant::now();
         if let Err(e) = stream_reports(&cell, &args, &runtime, started, every).await {
             if let Some(r) = e.downcast_ref::<Redirected>() {
                 tracing::info!(replica = %r.address, "the cell redirected status reports");
@@ -33,9 +36,14 @@ pub async fn run<R: ContainerRuntime>(
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
             }
-            tracing::warn!(replica = %cell.current(), error = %e, "status reports failed; moving on");
+            // A stream that served for a while was a success: start the back-off afresh.
+            if attempt.elapsed() > every * 10 {
+                backoff.reset();
+            }
+            let pause = backoff.next_pause();
+            tracing::warn!(replica = %cell.current(), error = %e, ?pause, "status reports failed; moving on");
             cell.rotate();
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(pause).await;
         }
     }
 }

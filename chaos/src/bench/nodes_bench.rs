@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::Context;
 use keel_proto::objects::{
     batch_write, BatchRequest, BatchWrite, CreateRequest, GetRequest, WatchRequest,
 };
@@ -71,6 +72,12 @@ pub struct NodesBenchArgs {
     /// `--node-monitor-grace-ms` of the replicas (their default if unset).
     #[arg(long)]
     pub node_monitor_grace_ms: Option<u64>,
+    /// `--heartbeat-ms` of the replicas (their default if unset).
+    #[arg(long)]
+    pub heartbeat_ms: Option<u64>,
+    /// `--election-timeout-ms` of the replicas (their default if unset).
+    #[arg(long)]
+    pub election_timeout_ms: Option<u64>,
     /// Each mode's run (start to teardown) must finish within this.
     #[arg(long, default_value_t = 900)]
     pub timeout_secs: u64,
@@ -204,6 +211,8 @@ async fn run_mode(
         // The metrics address is read from the replica's log.
         rust_log: Some("warn,keel_control_plane::server::replica=info".into()),
         extra_args: extra,
+        heartbeat_ms: args.heartbeat_ms,
+        election_timeout_ms: args.election_timeout_ms,
         ..Default::default()
     })
     .await?;
@@ -254,6 +263,10 @@ async fn measure(
             .pid(id)
             .ok_or_else(|| anyhow::anyhow!("replica {id} has no pid"))?;
         let metrics = metrics_addr(&cluster.log_path(id)?);
+        anyhow::ensure!(
+            metrics.is_some(),
+            "replica {id} logged no /metrics address"
+        );
         replicas.push(Sampled { id, pid, metrics });
     }
 
@@ -406,10 +419,28 @@ fn spawn_agent(
 
 /// The `/metrics` address a replica logged (`serving /metrics ... bound=ADDR`).
 fn metrics_addr(log: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(log).ok()?;
+    let text = strip_ansi(&std::fs::read_to_string(log).ok()?);
     let line = text.lines().find(|l| l.contains("serving /metrics"))?;
     let rest = &line[line.find("bound=")? + "bound=".len()..];
     Some(rest.split_whitespace().next()?.to_string())
+}
+
+/// `text` without terminal colour sequences (`ESC [ ... m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// GET /metrics over plain HTTP/1.0.
@@ -455,20 +486,25 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-async fn read(r: &Sampled) -> Reading {
-    let mut reading = Reading {
-        cpu_ticks: cpu_ticks(r.pid).unwrap_or(0),
-        rss_kib: rss_kib(r.pid),
-        ..Default::default()
+async fn read(r: &Sampled) -> anyhow::Result<Reading> {
+    let addr = r
+        .metrics
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("replica {} has no metrics address", r.id))?;
+    let text = scrape(addr)
+        .await
+        .with_context(|| format!("scraping replica {} at {addr}", r.id))?;
+    let get = |name: &str| {
+        metric(&text, name)
+            .ok_or_else(|| anyhow::anyhow!("replica {}: no {name} in /metrics", r.id))
     };
-    if let Some(addr) = &r.metrics {
-        if let Ok(text) = scrape(addr).await {
-            reading.entries = metric(&text, "keel_raft_log_entries_appended_total").unwrap_or(0.0);
-            reading.bytes = metric(&text, "keel_raft_log_bytes_appended_total").unwrap_or(0.0);
-            reading.term = metric(&text, "keel_raft_term").unwrap_or(0.0);
-        }
-    }
-    reading
+    Ok(Reading {
+        cpu_ticks: cpu_ticks(r.pid)?,
+        rss_kib: rss_kib(r.pid),
+        entries: get("keel_raft_log_entries_appended_total")?,
+        bytes: get("keel_raft_log_bytes_appended_total")?,
+        term: get("keel_raft_term")?,
+    })
 }
 
 async fn sample_window(
@@ -480,7 +516,7 @@ async fn sample_window(
     let leader = cluster.leader_id().await?;
     let mut before = HashMap::new();
     for r in replicas {
-        before.insert(r.id, read(r).await);
+        before.insert(r.id, read(r).await?);
     }
     let changes_before = changes.lock().map(|w| w.changes).unwrap_or(0);
     let t0 = Instant::now();
@@ -496,7 +532,7 @@ async fn sample_window(
     };
     for r in replicas {
         let a = before.get(&r.id).copied().unwrap_or_default();
-        let b = read(r).await;
+        let b = read(r).await?;
         let cpu = round3((b.cpu_ticks.saturating_sub(a.cpu_ticks)) as f64 / hz / secs * 100.0);
         let rss = round3(b.rss_kib as f64 / 1024.0);
         if r.id == leader {
@@ -752,7 +788,7 @@ mod tests {
         let log = dir.path().join("r.log");
         std::fs::write(
             &log,
-            "2026 INFO keel_control_plane::server::replica: serving /metrics, /healthz, /readyz bound=127.0.0.1:4321\n",
+            "\u{1b}[2m2026\u{1b}[0m INFO keel_control_plane::server::replica: serving /metrics, /healthz, /readyz \u{1b}[3mbound\u{1b}[0m\u{1b}[2m=\u{1b}[0m127.0.0.1:4321\n",
         )
         .unwrap();
         assert_eq!(metrics_addr(&log).as_deref(), Some("127.0.0.1:4321"));

@@ -32,7 +32,14 @@ pub struct NodeService {
     /// Forward only changes, batched (the design). `false`: write every report through the log,
     /// heartbeat times included, kept only to measure what aggregation saves.
     pub aggregate: bool,
+    /// Registrations in flight on this replica (each is several forwarded writes): thousands of
+    /// agents registering at once queue here instead of flooding the leader, as kube-apiserver's
+    /// max-inflight limit does.
+    pub registrations: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// Registrations one replica works on at once.
+pub const REGISTRATIONS_IN_FLIGHT: usize = 32;
 
 type AckStream = Pin<Box<dyn Stream<Item = Result<pb::ReportAck, Status>> + Send>>;
 
@@ -51,6 +58,11 @@ impl NodePlane for NodeService {
             .into());
         }
         let name = node.name().to_string();
+        let _slot = self
+            .registrations
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("this replica is shutting down"))?;
         let stored = register_node(&self.registry, node).await?;
         Ok(Response::new(pb::RegisterResponse {
             node: stored.to_json(),

@@ -161,6 +161,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             1000,
         ),
         aggregate: !args.no_node_aggregation,
+        registrations: Arc::new(tokio::sync::Semaphore::new(
+            crate::api::node_service::REGISTRATIONS_IN_FLIGHT,
+        )),
     };
     tokio::spawn(crate::nodes::summary_sender::run(
         registry.clone(),
