@@ -8,6 +8,9 @@
 //! - `keel-bench failover`: leader SIGKILL → first acknowledged write, over repeated kills.
 //! - `keel-bench schedule`: pods bound per second and creation → binding p50/p99 on hollow nodes,
 //!   and leader kill → scheduling resumed.
+//! - `keel-bench nodes`: thousands of hollow nodes — Raft entries/s and bytes/s, leader CPU and
+//!   memory at idle and under pod status churn, pod startup, dead-node detection; `--compare`
+//!   repeats it without owner-side aggregation.
 //! - `keel-bench startup`: pod startup on a real node (keel-agent with its own containerd, as
 //!   root): creation → Running seen by a watch, p50/p99/max, at a bounded concurrency.
 //!
@@ -16,6 +19,7 @@
 use clap::{Parser, Subcommand};
 use keel_chaos::bench::{
     failover::{run_failover, FailoverArgs},
+    nodes_bench::{run_nodes_bench, NodesBenchArgs},
     objects_bench::{run_objects_bench, ObjectsBenchArgs},
     schedule_bench::{run_schedule_bench, ScheduleBenchArgs},
     startup_bench::{run_startup_bench, StartupBenchArgs},
@@ -42,6 +46,8 @@ enum Command {
     Objects(ObjectsBenchArgs),
     /// Scheduling on hollow nodes: bound pods/s, creation → binding, leader kill → resumed.
     Schedule(ScheduleBenchArgs),
+    /// The node plane at scale: log growth, leader CPU/memory, startup, dead-node detection.
+    Nodes(NodesBenchArgs),
     /// Pod startup on a real node (containerd): creation → Running p50/p99/max.
     Startup(StartupBenchArgs),
 }
@@ -68,6 +74,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Schedule(args) => {
             let report = run_schedule_bench(&args, |line| eprintln!("keel-bench: {line}")).await?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        Command::Nodes(args) => {
+            let report = run_nodes_bench(&args, |line| eprintln!("keel-bench: {line}")).await?;
             println!("{}", serde_json::to_string(&report)?);
         }
         Command::Startup(args) => {
