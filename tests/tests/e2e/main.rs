@@ -26,6 +26,7 @@ mod logs_exec;
 mod membership;
 mod objects;
 mod pod_config_probes;
+mod rollout;
 mod partitions;
 mod services;
 mod snapshots;
