@@ -24,6 +24,7 @@ mod kubectl_failover;
 mod kubectl_support;
 mod logs_exec;
 mod membership;
+mod metrics;
 mod objects;
 mod pod_config_probes;
 mod rollout;
