@@ -1,10 +1,10 @@
 //! Following the pods bound to this node and making the runtime match: list (the full desired
 //! set, and a resourceVersion), reconcile everything, then watch from that resourceVersion and
-//! reconcile each changed pod. A pod marked for deletion is stopped within its grace period and
+//! reconcile each changed pod (starts run in tasks of their own, so pods start side by side). A pod marked for deletion is stopped within its grace period and
 //! then deleted for good (grace 0, uid precondition), as the kubelet does. Any stream error makes
 //! the agent list again, on the next replica.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -118,8 +118,9 @@ async fn follow<R: ContainerRuntime>(
             stop(runtime, ips, &state.uid, Duration::ZERO).await;
         }
     }
+    let mut starting = Starts::default();
     for pod in desired.values() {
-        reconcile(&mut client, runtime, ips, pod).await;
+        reconcile(&mut client, runtime, ips, pod, &mut starting).await;
     }
     let mut stream = client
         .watch(WatchRequest {
@@ -138,9 +139,10 @@ async fn follow<R: ContainerRuntime>(
         let pod: Pod = serde_json::from_slice(&event.object)?;
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         if event.r#type == "DELETED" {
+            starting.finish(&uid).await;
             stop(runtime, ips, &uid, Duration::ZERO).await;
         } else {
-            reconcile(&mut client, runtime, ips, &pod).await;
+            reconcile(&mut client, runtime, ips, &pod, &mut starting).await;
         }
     }
     anyhow::bail!("the pod watch ended")
@@ -153,13 +155,32 @@ async fn stop<R: ContainerRuntime>(runtime: &R, ips: &IpPool, uid: &str, grace: 
     ips.release(uid);
 }
 
-/// Makes the runtime match one pod: start it, or stop and finally delete it when it is
-/// terminating.
+/// The pod starts in flight, the last task per pod uid: pods start side by side, while the
+/// calls for one pod keep their order (each start task first awaits the pod's previous one; a
+/// stop waits for them).
+#[derive(Default)]
+struct Starts {
+    tasks: HashMap<String, tokio::task::JoinHandle<()>>,
+}
+
+impl Starts {
+    /// Waits for the start of pod `uid` in flight, if any.
+    async fn finish(&mut self, uid: &str) {
+        if let Some(task) = self.tasks.remove(uid) {
+            let _ = task.await;
+        }
+        self.tasks.retain(|_, t| !t.is_finished());
+    }
+}
+
+/// Makes the runtime match one pod: start it (in a task of its own), or stop and finally
+/// delete it when it is terminating.
 async fn reconcile<R: ContainerRuntime>(
     client: &mut ObjectsClient<Channel>,
     runtime: &R,
     ips: &IpPool,
     pod: &Pod,
+    starting: &mut Starts,
 ) {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let (ns, name) = (
@@ -167,6 +188,7 @@ async fn reconcile<R: ContainerRuntime>(
         pod.metadata.name.clone().unwrap_or_default(),
     );
     if pod.metadata.deletion_timestamp.is_some() {
+        starting.finish(&uid).await;
         let grace = pod
             .metadata
             .deletion_grace_period_seconds
@@ -190,17 +212,27 @@ async fn reconcile<R: ContainerRuntime>(
         }
         return;
     }
-    let result = async {
-        let ip = if runtime.assigns_pod_ips() {
-            None
-        } else {
-            Some(ips.get_or_allocate(&uid)?)
-        };
-        runtime.start_pod(pod, ip).await?;
-        anyhow::Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(pod = %format!("{ns}/{name}"), error = %e, "starting a pod failed");
-    }
+    let (runtime, ips, pod, task_uid) = (runtime.clone(), ips.clone(), pod.clone(), uid.clone());
+    let previous = starting.tasks.remove(&uid);
+    let task = tokio::spawn(async move {
+        // The pod's previous start first (the watch loop never waits for it).
+        if let Some(previous) = previous {
+            let _ = previous.await;
+        }
+        let result = async {
+            let ip = if runtime.assigns_pod_ips() {
+                None
+            } else {
+                Some(ips.get_or_allocate(&task_uid)?)
+            };
+            runtime.start_pod(&pod, ip).await?;
+            anyhow::Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(pod = %format!("{ns}/{name}"), error = %e, "starting a pod failed");
+        }
+    });
+    starting.tasks.retain(|_, t| !t.is_finished());
+    starting.tasks.insert(uid, task);
 }

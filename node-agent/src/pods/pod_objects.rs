@@ -1,7 +1,8 @@
 //! `PodObjects`: the ConfigMaps and Secrets a pod refers to (env, envFrom, volumes — in every
-//! container and init container), fetched once per sync so env and volume files are built from
-//! one consistent view. Each is found (its keys with their bytes), missing, or unavailable (the
-//! cell did not answer: nothing is decided from it).
+//! container and init container), looked up once per sync (answered by the agent's cache, see
+//! `object_cache`) so env and volume files are built from one consistent view. Each is found
+//! (its keys with their bytes), missing, or unavailable (the cell did not answer: nothing is
+//! decided from it).
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -3,9 +3,10 @@
 //! CreateContainer/StartContainer, restarts with back-off per restartPolicy, StopContainer with
 //! the grace period, StopPodSandbox/RemovePodSandbox.
 //!
-//! One sync loop (every second, and at once for a new pod) observes the runtime and acts, one pod
-//! at a time under one lock; its results are kept as [`PodState`] snapshots, so `list` never
-//! waits on the runtime. On start the runtime adopts the sandboxes labelled as keel-agent's: a
+//! One sync loop (every second, and at once for a new pod) observes the runtime and acts; each
+//! pod has its own lock, so a pod is synced by one task at a time while pods are started and
+//! synced side by side (a new pod never waits for the others). Results are kept as
+//! [`PodState`] snapshots, so `list` never waits on the runtime. On start the runtime adopts the sandboxes labelled as keel-agent's: a
 //! ready sandbox becomes a pod awaiting confirmation (nothing is restarted or killed until the
 //! cell's pod list says whether it should run); a dead one is removed.
 
@@ -31,9 +32,26 @@ use super::usage::UsageSummary;
 use super::{ContainerRuntime, PodState, RuntimeError};
 use crate::pods::cluster_api::ClusterApi;
 use crate::pods::env::PodFields;
+use crate::pods::object_cache::CachedObjects;
 
 /// How often every pod is looked at again (restarts, exits, back-offs ending).
 const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+/// How old a cached ConfigMap or Secret may be before a lookup refreshes it in the background.
+const OBJECTS_FRESH_FOR: Duration = Duration::from_secs(2);
+
+/// A cached ConfigMap or Secret no pod looked up for this long is dropped.
+const OBJECTS_FORGOTTEN_AFTER: Duration = Duration::from_secs(60);
+
+/// A sync of every pod taking longer than this is logged (it delays restarts and status).
+const SLOW_SYNC: Duration = Duration::from_secs(2);
+
+/// How many pods the periodic sync works on at once.
+const SYNC_PARALLEL: usize = 4;
+
+/// One pod, locked while a task syncs it; `None` once the pod was stopped (a sync that was
+/// waiting for the lock then leaves it alone).
+type PodCell = Arc<tokio::sync::Mutex<Option<CriPod>>>;
 
 #[derive(Debug, Clone)]
 pub struct CriOptions {
@@ -50,8 +68,9 @@ pub struct CriOptions {
 pub struct CriRuntime {
     cri: CriClient,
     opts: Arc<CriOptions>,
-    /// The pods and what is known of them; held across CRI calls (one sync at a time).
-    pods: Arc<tokio::sync::Mutex<BTreeMap<String, CriPod>>>,
+    /// The pods and what is known of them. The map's lock is never held across an await; a
+    /// pod's own lock is held while it is synced.
+    pods: Arc<Mutex<BTreeMap<String, PodCell>>>,
     /// What `list` answers: each pod's state after its last sync.
     snapshots: Arc<Mutex<BTreeMap<String, PodState>>>,
     /// Objects, volumes and probes.
@@ -68,6 +87,12 @@ impl CriRuntime {
         opts: CriOptions,
         api: Arc<dyn ClusterApi>,
     ) -> Result<CriRuntime, RuntimeError> {
+        // Pods' ConfigMaps and Secrets come from memory; the cell is asked in the background.
+        let api: Arc<dyn ClusterApi> = Arc::new(CachedObjects::new(
+            api,
+            OBJECTS_FRESH_FOR,
+            OBJECTS_FORGOTTEN_AFTER,
+        ));
         let setup = PodSetup::new(cri.clone(), api, opts.volume_root.clone());
         let rt = CriRuntime {
             stats: CriStats::new(cri.clone()),
@@ -78,7 +103,7 @@ impl CriRuntime {
             setup,
         };
         rt.adopt().await?;
-        let adopted = rt.pods.lock().await.keys().cloned().collect();
+        let adopted = rt.pod_uids();
         rt.setup.sweep(&adopted);
         let looping = rt.clone();
         tokio::spawn(async move {
@@ -96,10 +121,24 @@ impl CriRuntime {
         self.cri.clone()
     }
 
+    fn pod_uids(&self) -> std::collections::BTreeSet<String> {
+        self.pods
+            .lock()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn pod_cells(&self) -> Vec<PodCell> {
+        self.pods
+            .lock()
+            .map(|p| p.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Rebuilds the view from sandbox and container labels.
     async fn adopt(&self) -> Result<(), RuntimeError> {
         let sandboxes = self.sandboxes(&[(LABEL_MANAGED_BY, MANAGED_BY)]).await?;
-        let mut pods = self.pods.lock().await;
+        let mut pods: BTreeMap<String, CriPod> = BTreeMap::new();
         for sb in sandboxes {
             let label = |k: &str| sb.labels.get(k).cloned().unwrap_or_default();
             let uid = label(LABEL_POD_UID);
@@ -152,6 +191,11 @@ impl CriRuntime {
                 containers = pod.containers.len(), "adopted a running pod");
             self.publish(&pod);
             pods.insert(uid, pod);
+        }
+        if let Ok(mut cells) = self.pods.lock() {
+            for (uid, pod) in pods {
+                cells.insert(uid, Arc::new(tokio::sync::Mutex::new(Some(pod))));
+            }
         }
         Ok(())
     }
@@ -305,9 +349,24 @@ impl CriRuntime {
     }
 
     async fn sync_all(&self) {
-        let mut pods = self.pods.lock().await;
-        for pod in pods.values_mut() {
-            self.sync(pod).await;
+        use futures::StreamExt;
+        let started = tokio::time::Instant::now();
+        let cells = self.pod_cells();
+        let count = cells.len();
+        futures::stream::iter(cells)
+            .for_each_concurrent(SYNC_PARALLEL, |cell| async move {
+                if let Some(pod) = cell.lock().await.as_mut() {
+                    self.sync(pod).await;
+                }
+            })
+            .await;
+        let took = started.elapsed();
+        if took > SLOW_SYNC {
+            tracing::warn!(
+                pods = count,
+                took_ms = took.as_millis() as u64,
+                "a sync of every pod was slow"
+            );
         }
     }
 
@@ -315,12 +374,20 @@ impl CriRuntime {
     async fn sync(&self, pod: &mut CriPod) {
         self.observe(pod).await;
         if let Some(spec) = pod.spec.clone() {
-            if pod.sandbox_id.is_none() {
+            let started = tokio::time::Instant::now();
+            let new_sandbox = pod.sandbox_id.is_none();
+            if new_sandbox {
                 self.run_sandbox(pod, &spec).await;
             }
+            let sandbox_done = started.elapsed();
             if pod.sandbox_id.is_some() {
                 let prepared = self.setup.prepare(pod, &spec).await;
                 self.sync_containers(pod, &spec, &prepared).await;
+            }
+            if new_sandbox {
+                tracing::debug!(uid = %pod.uid, sandbox_ms = sandbox_done.as_millis() as u64,
+                    containers_ms = (started.elapsed() - sandbox_done).as_millis() as u64,
+                    "ran a sandbox and its containers");
             }
             self.setup.sync_probes(pod, &spec);
         }
@@ -541,18 +608,32 @@ impl ContainerRuntime for CriRuntime {
         if uid.is_empty() {
             return Err(RuntimeError::Pod(name, "the pod has no uid".into()));
         }
-        let mut pods = self.pods.lock().await;
-        let entry = pods.entry(uid.clone()).or_insert_with(|| CriPod {
-            uid: uid.clone(),
-            namespace,
-            name,
-            spec: None,
-            sandbox_id: None,
-            sandbox_attempt: 0,
-            pod_ip: None,
-            started_at: SystemTime::now(),
-            containers: BTreeMap::new(),
-        });
+        let cell = {
+            let mut pods = self
+                .pods
+                .lock()
+                .map_err(|_| RuntimeError::Pod(name.clone(), "the pod table is poisoned".into()))?;
+            pods.entry(uid.clone())
+                .or_insert_with(|| {
+                    Arc::new(tokio::sync::Mutex::new(Some(CriPod {
+                        uid: uid.clone(),
+                        namespace,
+                        name,
+                        spec: None,
+                        sandbox_id: None,
+                        sandbox_attempt: 0,
+                        pod_ip: None,
+                        started_at: SystemTime::now(),
+                        containers: BTreeMap::new(),
+                    })))
+                })
+                .clone()
+        };
+        let mut guard = cell.lock().await;
+        // Stopped while this call waited: nothing to start.
+        let Some(entry) = guard.as_mut() else {
+            return Ok(());
+        };
         // A new or just-confirmed adopted pod is synced now; a known one on the next tick.
         let first = entry.spec.is_none();
         entry.spec = Some(pod.clone());
@@ -563,10 +644,10 @@ impl ContainerRuntime for CriRuntime {
     }
 
     async fn stop_pod(&self, uid: &str, grace: Duration) -> Result<(), RuntimeError> {
-        {
-            // Under the lock no sync is running; once removed, none will touch the pod.
-            let mut pods = self.pods.lock().await;
-            pods.remove(uid);
+        let cell = self.pods.lock().ok().and_then(|mut p| p.remove(uid));
+        if let Some(cell) = cell {
+            // Waits for a sync in progress; once emptied, no sync touches the pod again.
+            cell.lock().await.take();
         }
         if let Ok(mut s) = self.snapshots.lock() {
             s.remove(uid);
