@@ -24,6 +24,11 @@ pub struct CellClient {
 struct State {
     servers: Vec<String>,
     current: usize,
+    /// One channel per replica address, reused by every call: HTTP/2 multiplexes the report
+    /// stream, the pod watch and unary calls over one connection, which reconnects by itself.
+    /// (A connection per call would leave thousands of sockets in TIME_WAIT when many hollow
+    /// nodes retry at once, until connects fail for want of local ports.)
+    channels: std::collections::HashMap<String, Channel>,
 }
 
 impl CellClient {
@@ -33,6 +38,7 @@ impl CellClient {
             inner: Arc::new(Mutex::new(State {
                 servers,
                 current: 0,
+                channels: std::collections::HashMap::new(),
             })),
         })
     }
@@ -45,18 +51,30 @@ impl CellClient {
             .unwrap_or_default()
     }
 
-    /// A channel to the current replica (connected on first use).
+    /// A channel to the current replica (connected on first use, then shared).
     pub fn channel(&self) -> anyhow::Result<Channel> {
         let addr = self.current();
-        Ok(Endpoint::from_shared(format!("http://{addr}"))?
+        let mut state = self
+            .inner
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the cell client's state was poisoned"))?;
+        if let Some(ch) = state.channels.get(&addr) {
+            return Ok(ch.clone());
+        }
+        let ch = Endpoint::from_shared(format!("http://{addr}"))?
             .connect_timeout(Duration::from_secs(2))
             .tcp_nodelay(true)
-            .connect_lazy())
+            .connect_lazy();
+        state.channels.insert(addr, ch.clone());
+        Ok(ch)
     }
 
-    /// Moves to the next replica after a failure.
+    /// Moves to the next replica after a failure; the failed replica's channel is dropped, so a
+    /// connection that went bad is never reused.
     pub fn rotate(&self) {
         if let Ok(mut s) = self.inner.lock() {
+            let failed = s.servers[s.current % s.servers.len()].clone();
+            s.channels.remove(&failed);
             s.current = (s.current + 1) % s.servers.len();
         }
     }
