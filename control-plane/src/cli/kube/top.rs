@@ -110,8 +110,8 @@ fn usage_of(u: Option<&Usage>) -> (u64, u64) {
 
 fn sort_rows<T>(rows: &mut [(T, u64, u64)], by: Option<SortBy>) {
     match by {
-        Some(SortBy::Cpu) => rows.sort_by(|a, b| b.1.cmp(&a.1)),
-        Some(SortBy::Memory) => rows.sort_by(|a, b| b.2.cmp(&a.2)),
+        Some(SortBy::Cpu) => rows.sort_by_key(|r| std::cmp::Reverse(r.1)),
+        Some(SortBy::Memory) => rows.sort_by_key(|r| std::cmp::Reverse(r.2)),
         None => {}
     }
 }
@@ -456,7 +456,10 @@ mod tests {
         );
     }
 
-    fn summary_with(pods: &[(&str, &str, &str, &[(&str, u64, u64)])]) -> SummaryResponse {
+    /// (namespace, name, uid, [(container, millicores, MiB)]).
+    type PodSpec<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, u64, u64)]);
+
+    fn summary_with(pods: &[PodSpec]) -> SummaryResponse {
         SummaryResponse {
             pods: pods
                 .iter()
