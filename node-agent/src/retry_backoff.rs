@@ -50,7 +50,11 @@ mod tests {
         let mut step = Duration::from_millis(200);
         for _ in 0..10 {
             let p = b.next_pause();
-            assert!(p >= step / 2 && p <= step, "{p:?} outside [{:?}, {step:?}]", step / 2);
+            assert!(
+                p >= step / 2 && p <= step,
+                "{p:?} outside [{:?}, {step:?}]",
+                step / 2
+            );
             step = (step * 2).min(Duration::from_secs(5));
         }
         b.reset();

@@ -263,10 +263,7 @@ async fn measure(
             .pid(id)
             .ok_or_else(|| anyhow::anyhow!("replica {id} has no pid"))?;
         let metrics = metrics_addr(&cluster.log_path(id)?);
-        anyhow::ensure!(
-            metrics.is_some(),
-            "replica {id} logged no /metrics address"
-        );
+        anyhow::ensure!(metrics.is_some(), "replica {id} logged no /metrics address");
         replicas.push(Sampled { id, pid, metrics });
     }
 

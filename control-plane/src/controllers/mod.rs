@@ -27,21 +27,21 @@ mod work_queue;
 
 pub use context::{ControllerContext, Informers, Write};
 pub use informer::{Informer, InformerEvent, ObjectRef};
-pub use reconciler::{run_reconciler, Action, Reconciler, ReconcileError};
+pub use reconciler::{run_reconciler, Action, ReconcileError, Reconciler};
 pub use work_queue::WorkQueue;
 
 pub mod controller_ref;
+#[cfg(test)]
+mod plan_test_support;
 pub mod pod_readiness;
 pub mod pod_template_hash;
 pub mod replicaset_plan;
-#[cfg(test)]
-mod plan_test_support;
 
 pub use replicaset_plan::{plan_replicaset, ReplicaSetPlan};
 
 pub mod deployment_annotations;
-pub mod deployment_plan;
 mod deployment_history;
+pub mod deployment_plan;
 mod deployment_rollout;
 pub mod deployment_status;
 pub mod rollout_limits;

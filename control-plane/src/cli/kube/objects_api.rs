@@ -346,7 +346,9 @@ mod tests {
             .metadata_mut()
             .insert("keel-reason", "ServiceUnavailable".parse().unwrap());
         assert!(retryable(&no_leader));
-        assert!(!retryable(&tonic::Status::deadline_exceeded("maybe applied")));
+        assert!(!retryable(&tonic::Status::deadline_exceeded(
+            "maybe applied"
+        )));
         assert!(!retryable(&tonic::Status::not_found("x")));
     }
 

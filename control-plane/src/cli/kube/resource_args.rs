@@ -130,7 +130,9 @@ mod tests {
         assert!(ResourceArgs::parse(&s(&["deploy,svc", "x"])).is_err());
         assert!(ResourceArgs::parse(&s(&["deploy/web", "svc"])).is_err());
         assert!(ResourceArgs::parse(&[]).is_err());
-        let ResourceArgs::Kinds(all) = ResourceArgs::parse(&s(&["all"])).unwrap() else { panic!() };
+        let ResourceArgs::Kinds(all) = ResourceArgs::parse(&s(&["all"])).unwrap() else {
+            panic!()
+        };
         assert_eq!(all.len(), ALL_CATEGORY.len());
         assert!(ResourceArgs::parse_one(&s(&["deploy"])).is_err());
     }
