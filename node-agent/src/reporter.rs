@@ -26,7 +26,8 @@ pub async fn run<R: ContainerRuntime>(
     started: SystemTime,
     every: Duration,
 ) {
-    let mut backoff = RetryBackoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    // Capped at 2 s: agents of a dead owner must re-home within a few seconds of the new table.
+    let mut backoff = RetryBackoff::new(Duration::from_millis(200), Duration::from_secs(2));
     loop {
         let attempt = std::time::Instant::now();
         if let Err(e) = stream_reports(&cell, &args, &runtime, started, every).await {

@@ -72,6 +72,10 @@ pub struct NodesBenchArgs {
     /// `--node-monitor-grace-ms` of the replicas (their default if unset).
     #[arg(long)]
     pub node_monitor_grace_ms: Option<u64>,
+    /// How long to wait for every node to be Ready; after it the run goes on with those that are
+    /// (their number is reported), so a cell that cannot keep up is still measured.
+    #[arg(long, default_value_t = 180)]
+    pub ready_timeout_secs: u64,
     /// `--heartbeat-ms` of the replicas (their default if unset).
     #[arg(long)]
     pub heartbeat_ms: Option<u64>,
@@ -89,6 +93,9 @@ pub struct NodesBenchArgs {
     pub data_root: Option<PathBuf>,
     #[arg(long, default_value = "warn")]
     pub agent_log: String,
+    /// `RUST_LOG` of the replicas (the bench adds what it needs to find their /metrics port).
+    #[arg(long, default_value = "warn")]
+    pub server_log: String,
 }
 
 /// One measurement window.
@@ -116,6 +123,8 @@ pub struct ModeReport {
     /// "aggregated" or "per-report".
     pub mode: &'static str,
     pub nodes: u32,
+    /// Nodes Ready when the measurements started.
+    pub nodes_ready: u32,
     pub nodes_ready_s: f64,
     pub idle: Window,
     pub churn: Option<Window>,
@@ -209,7 +218,10 @@ async fn run_mode(
     let cluster = LocalCluster::start(ClusterOptions {
         root: Some(root.join("keel")),
         // The metrics address is read from the replica's log.
-        rust_log: Some("warn,keel_control_plane::server::replica=info".into()),
+        rust_log: Some(format!(
+            "{},keel_control_plane::server::replica=info",
+            args.server_log
+        )),
         extra_args: extra,
         heartbeat_ms: args.heartbeat_ms,
         election_timeout_ms: args.election_timeout_ms,
@@ -289,6 +301,7 @@ async fn measure(
         args.nodes
     ));
     let t_agents = Instant::now();
+    let ready_deadline = t_agents + Duration::from_secs(args.ready_timeout_secs);
     let mut last = usize::MAX;
     loop {
         for a in &mut agents {
@@ -302,7 +315,21 @@ async fn measure(
             args.nodes
         );
         match ready_nodes(&on_follower, "hollow").await {
-            Ok((n, _)) if n >= args.nodes as usize => break,
+            Ok((n, _)) if n >= args.nodes as usize => {
+                last = n;
+                break;
+            }
+            Ok((n, _)) if Instant::now() >= ready_deadline => {
+                progress(format!(
+                    "[{mode}] only {n}/{} nodes Ready after {} s; measuring anyway",
+                    args.nodes, args.ready_timeout_secs
+                ));
+                report
+                    .errors
+                    .push(format!("only {n} of {} nodes Ready", args.nodes));
+                last = n;
+                break;
+            }
             Ok((n, _)) => {
                 if n != last && (last == usize::MAX || n / 500 != last / 500) {
                     progress(format!(
@@ -317,10 +344,11 @@ async fn measure(
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    report.nodes_ready = last as u32;
     report.nodes_ready_s = round3(t_agents.elapsed().as_secs_f64());
     progress(format!(
-        "[{mode}] {} nodes Ready after {} s",
-        args.nodes, report.nodes_ready_s
+        "[{mode}] {last} nodes Ready after {} s",
+        report.nodes_ready_s
     ));
     // Let registration's writes drain before the idle window.
     tokio::time::sleep(Duration::from_secs(5)).await;
