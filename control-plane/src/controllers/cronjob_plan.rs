@@ -134,8 +134,7 @@ pub fn plan_cronjob(cj: &CronJob, jobs: &[Job], now: Timestamp) -> CronJobPlan {
             .collect();
         done.sort_by_key(|j| (finish_time(j), j.metadata.name.clone()));
         let excess = done.len().saturating_sub(limit.max(0) as usize);
-        plan.prune
-            .extend(done[..excess].iter().map(|j| Job::clone(j)));
+        plan.prune.extend(done[..excess].iter().copied().cloned());
     }
     let last_successful = owned
         .iter()
@@ -213,7 +212,7 @@ pub fn plan_cronjob(cj: &CronJob, jobs: &[Job], now: Timestamp) -> CronJobPlan {
                         Some(Timestamp::from_second(now.as_second() + 10).unwrap_or(now));
                 } else {
                     if policy == "Replace" {
-                        plan.replace = active.iter().map(|j| Job::clone(j)).collect();
+                        plan.replace = active.iter().copied().cloned().collect();
                         active.clear();
                     }
                     plan.events.push(PlanEvent {

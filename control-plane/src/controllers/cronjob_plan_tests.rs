@@ -112,7 +112,7 @@ fn a_time_that_already_ran_does_not_run_again() {
     let mut cj = cronjob("*/5 * * * *", "Allow");
     let done = job_at(&cj, minute(5), "active", minute(5));
     scheduled_at(&mut cj, minute(5));
-    let p = plan_cronjob(&cj, &[done.clone()], minute(6));
+    let p = plan_cronjob(&cj, std::slice::from_ref(&done), minute(6));
     assert!(p.create.is_none());
     // Even if the status write was lost, the Job's name says the time ran.
     cj.status = None;
@@ -170,14 +170,14 @@ fn forbid_skips_while_a_job_is_active_and_replace_deletes_it() {
     let mut cj = cronjob("*/5 * * * *", "Forbid");
     let running = job_at(&cj, minute(5), "active", minute(5));
     scheduled_at(&mut cj, minute(5));
-    let p = plan_cronjob(&cj, &[running.clone()], minute(10));
+    let p = plan_cronjob(&cj, std::slice::from_ref(&running), minute(10));
     assert!(p.create.is_none());
     assert_eq!(p.events[0].reason, "JobAlreadyActive");
     let st = p.status.unwrap();
     assert_eq!(st.active.unwrap()[0].name, running.metadata.name);
 
     cj.spec.as_mut().unwrap().concurrency_policy = Some("Replace".into());
-    let p = plan_cronjob(&cj, &[running.clone()], minute(10));
+    let p = plan_cronjob(&cj, std::slice::from_ref(&running), minute(10));
     assert_eq!(p.replace, vec![running.clone()]);
     assert!(p.create.is_some());
 
@@ -192,7 +192,7 @@ fn suspend_stops_runs_but_not_pruning() {
     cj.spec.as_mut().unwrap().suspend = Some(true);
     cj.spec.as_mut().unwrap().failed_jobs_history_limit = Some(0);
     let failed = job_at(&cj, minute(1), "failed", minute(1));
-    let p = plan_cronjob(&cj, &[failed.clone()], minute(5));
+    let p = plan_cronjob(&cj, std::slice::from_ref(&failed), minute(5));
     assert!(p.create.is_none());
     assert_eq!(p.prune, vec![failed]);
 }

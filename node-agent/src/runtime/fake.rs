@@ -129,7 +129,7 @@ fn pod_usage(pod: &FakePod, uid: &str, now: SystemTime) -> Option<PodUsage> {
 fn flipped_ready(flip: Option<Duration>, started: SystemTime, now: SystemTime) -> bool {
     let Some(flip) = flip else { return true };
     let elapsed = now.duration_since(started).unwrap_or_default();
-    (elapsed.as_nanos() / flip.as_nanos().max(1)) % 2 == 0
+    (elapsed.as_nanos() / flip.as_nanos().max(1)).is_multiple_of(2)
 }
 
 /// A container's status `now`, replaying its scripted life since the pod started.

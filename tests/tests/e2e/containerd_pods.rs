@@ -411,7 +411,7 @@ async fn pods_run_on_the_agents_own_containerd_through_cri() {
             .iter()
             .map(|c| format!("containerd://{}", c.id))
             .collect::<Vec<_>>(),
-        [web_container.clone()],
+        std::slice::from_ref(&web_container),
         "web's container was neither restarted nor duplicated"
     );
     assert_eq!(
