@@ -87,6 +87,21 @@ async fn a_saved_snapshot_restores_a_new_cell_with_the_same_data() {
         // partition table) into either cell.
         let source = api_only_cell(ClusterOptions::default()).await;
         let follower = crate::support::follower(&source).await;
+        // The leader creates the bootstrap namespaces soon after its election; wait for them, or
+        // the restored cell (whose snapshot lacks them) writes them before its status is read.
+        wait_until(
+            Duration::from_secs(10),
+            "the bootstrap namespaces exist",
+            async || {
+                for ns in ["default", "kube-system", "kube-public"] {
+                    let key = format!("/registry/core/namespaces/{ns}");
+                    anyhow::ensure!(get(&source, follower, &key, false).await?.is_some(), "{ns}");
+                }
+                Ok(())
+            },
+        )
+        .await
+        .expect("bootstrap namespaces");
         for i in 0..20 {
             put(&source, follower, &format!("/r/{i}"), &format!("v{i}"))
                 .await
